@@ -1,0 +1,1 @@
+"""privatelink-scanner."""
