@@ -1,0 +1,117 @@
+"""Configuration: ``config.yaml`` validated into typed settings.
+
+Every key is optional; with no file at all the defaults scan the current credentials in
+the configured/all enabled regions with the shipped rule packs.  Unknown keys are errors
+(a typo such as ``regoins`` must not silently scan every region), reported with file and
+line via :mod:`scanner.yamldoc`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scanner.errors import InputError
+from scanner.models import Severity
+from scanner.yamldoc import load_yaml, pydantic_error
+
+DEFAULT_IAM_ACTIONS = [
+    "sagemaker:CreatePresignedNotebookInstanceUrl",
+    "sagemaker:DescribeNotebookInstance",
+]
+
+Format = Literal["csv", "html", "json"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryConfig(_Strict):
+    """botocore retry behaviour: bounded attempts at call level (pages retry per call)."""
+
+    mode: Literal["standard", "adaptive"] = "adaptive"
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+
+
+class CollectorsConfig(_Strict):
+    """Which collectors run.  A disabled collector is recorded as ``disabled``."""
+
+    disabled: list[str] = Field(default_factory=list)
+    concurrency: int = Field(default=8, ge=1, le=64)
+
+
+class ScopeConfig(_Strict):
+    """Extra VPCs the VPC rules must check even when they host no notebook."""
+
+    vpcs: list[str] = Field(default_factory=list)
+
+
+class IamConfig(_Strict):
+    """IAM analysis settings (issue: IAM evaluator and public access paths)."""
+
+    actions: list[str] = Field(default_factory=lambda: list(DEFAULT_IAM_ACTIONS))
+
+
+class OutputConfig(_Strict):
+    """Where reports go and in which formats."""
+
+    dir: str = "reports"
+    formats: list[Format] = Field(default_factory=lambda: ["csv", "html", "json"])
+
+
+class Config(_Strict):
+    """The whole ``config.yaml``."""
+
+    profile: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    endpoint_url: str | None = None
+    retries: RetryConfig = Field(default_factory=RetryConfig)
+    collectors: CollectorsConfig = Field(default_factory=CollectorsConfig)
+    rule_packs: list[str] = Field(default_factory=list)
+    disabled_rules: list[str] = Field(default_factory=list)
+    scope: ScopeConfig = Field(default_factory=ScopeConfig)
+    approved_vpc_endpoints: list[str] = Field(default_factory=list)
+    approved_vpcs: list[str] = Field(default_factory=list)
+    iam: IamConfig = Field(default_factory=IamConfig)
+    fail_on: Severity = Severity.LOW
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    log_format: Literal["text", "json"] = "text"
+    # Directory that relative paths in this file (rule_packs) are resolved against.
+    base_dir: str = Field(default=".", exclude=True)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_look_like_regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            parts = region.split("-")
+            if len(parts) < 3 or not parts[-1].isdigit():
+                raise ValueError(f"{region!r} is not an AWS region name such as us-west-2")
+        return value
+
+    def rule_pack_paths(self) -> list[Path]:
+        """User rule packs, resolved relative to the config file's directory."""
+        return [(Path(self.base_dir) / p).resolve() for p in self.rule_packs]
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate ``path``; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    doc = load_yaml(path)
+    if doc.value is None:
+        return Config(base_dir=str(Path(path).resolve().parent))
+    if not isinstance(doc.value, dict):
+        raise doc.error("the config file must be a mapping of settings")
+    if "base_dir" in doc.value:
+        raise doc.error("base_dir: unknown key", ("base_dir",))
+    try:
+        return Config(**doc.value, base_dir=str(Path(path).resolve().parent))
+    except ValidationError as exc:
+        raise pydantic_error(doc, exc) from None
+    except TypeError as exc:  # pragma: no cover - defensive: non-string keys
+        raise InputError(str(exc), path=str(path)) from None

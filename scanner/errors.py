@@ -1,0 +1,53 @@
+"""Errors that end a run with a clear message instead of a traceback.
+
+Every problem with user input (config, rule packs, policy JSON, snapshots) is an
+:class:`InputError` that names the file, the line and the problem; the CLI prints it and
+exits with status 2.  Keeping the location on the exception (rather than formatting it at
+raise time) lets tests assert on each part separately.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The scanner's exit statuses (see README, "Exit status")."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+class ScannerError(Exception):
+    """Base class for errors the scanner reports without a traceback."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class InputError(ScannerError):
+    """Bad user input: names the file, line (and column when known) and the problem."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """Render as ``path:line:column: problem`` (compiler style, so editors can jump to it)."""
+        where = self.path or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.problem}"

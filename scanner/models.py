@@ -1,0 +1,97 @@
+"""Core value types shared by every stage: statuses, severities and findings.
+
+Findings are plain, immutable records so they serialise identically to JSON, CSV and the
+database later on.  The fingerprint depends only on *what* was checked (rule and resource),
+never on the outcome or the time, so the same rule on the same resource has the same
+fingerprint in every run: drift detection and ticket de-duplication key on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """Outcome of one rule on one resource."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Severity(StrEnum):
+    """Rule severity, ordered from most to least severe by :data:`SEVERITY_RANK`."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+SEVERITY_RANK: dict[Severity, int] = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+def at_or_above(severity: Severity, threshold: Severity) -> bool:
+    """True when ``severity`` is as severe as ``threshold`` or more."""
+    return SEVERITY_RANK[severity] >= SEVERITY_RANK[threshold]
+
+
+def fingerprint(
+    rule_id: str, account_id: str, region: str, resource_type: str, resource_id: str
+) -> str:
+    """Stable identity of "this rule on this resource", independent of outcome and time."""
+    key = "\x1f".join((rule_id, account_id, region, resource_type, resource_id))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule evaluated on one resource (or on one scope, when collection failed)."""
+
+    rule_id: str
+    status: Status
+    severity: Severity
+    account_id: str
+    region: str
+    resource_type: str
+    resource_id: str
+    title: str
+    message: str
+    resource_arn: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    frameworks: dict[str, list[str]] = field(default_factory=dict)
+    remediation: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """See :func:`fingerprint`."""
+        return fingerprint(
+            self.rule_id, self.account_id, self.region, self.resource_type, self.resource_id
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the fingerprint included."""
+        out = asdict(self)
+        out["status"] = str(self.status)
+        out["severity"] = str(self.severity)
+        out["fingerprint"] = self.fingerprint
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict` (the fingerprint is recomputed, not trusted)."""
+        fields = {k: v for k, v in data.items() if k != "fingerprint"}
+        fields["status"] = Status(fields["status"])
+        fields["severity"] = Severity(fields["severity"])
+        return cls(**fields)

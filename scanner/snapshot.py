@@ -1,0 +1,261 @@
+"""The snapshot: one versioned, self-describing document of everything collected.
+
+Collection writes a snapshot; everything after it (enrichment, rules, IAM analysis,
+reports) reads only the snapshot.  That is what lets ``scanner scan --snapshot FILE``
+re-evaluate a stored estate offline, and what drift detection will compare.
+
+Layout (JSON, stored gzip-compressed)::
+
+    {
+      "schema_version": 1,
+      "tool_version": "0.1.0",
+      "started_at": "...Z", "finished_at": "...Z",
+      "partition": "aws",
+      "accounts": ["111122223333"],
+      "regions": ["us-west-2"],
+      "collectors": [CollectorOutcome, ...],
+      "resources": {account: {region: {type: {id: {"arn": str|null, "data": {...}}}}}}
+    }
+
+Global services (IAM, Route 53 hosted zones, Organizations) use the region ``"global"``.
+``data`` keeps AWS's own field names (``DirectInternetAccess``, ``PrivateDnsEnabled``) so a
+rule reads like the API reference; collectors add nothing under other names except where
+a second call supplies a field (``EnableDnsSupport`` from ``DescribeVpcAttribute``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from scanner import __version__
+from scanner.errors import InputError
+
+SCHEMA_VERSION = 1
+GLOBAL_REGION = "global"
+
+
+class OutcomeStatus(StrEnum):
+    """How one collector fared in one (account, region) scope.
+
+    - ``ok``: every page was read.
+    - ``error``: collection failed (AccessDenied, throttled past retries, endpoint down,
+      malformed answer).  Every rule that depends on these resource types reports ERROR for
+      the scope and the scan exits 3.
+    - ``not_collected``: the data is legitimately unavailable to these credentials and the
+      product defines what that means (Organizations SCPs from a member account).
+    - ``disabled``: the user turned this collector off in config; rules say so in evidence.
+    """
+
+    OK = "ok"
+    ERROR = "error"
+    NOT_COLLECTED = "not_collected"
+    DISABLED = "disabled"
+
+
+@dataclass
+class CollectorOutcome:
+    """Result of one collector in one scope, kept in the snapshot as evidence."""
+
+    collector: str
+    account_id: str
+    region: str
+    resource_types: list[str]
+    status: OutcomeStatus
+    resource_count: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    operation: str | None = None
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = str(self.status)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectorOutcome:
+        data = dict(data)
+        data["status"] = OutcomeStatus(data["status"])
+        return cls(**data)
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp with a ``Z`` suffix."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Resource:
+    """One normalized resource as handed to enrichment and rules."""
+
+    account_id: str
+    region: str
+    type: str
+    id: str
+    arn: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """In-memory form of the snapshot document (see module docstring)."""
+
+    accounts: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    partition: str = "aws"
+    started_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    tool_version: str = __version__
+    schema_version: int = SCHEMA_VERSION
+    collectors: list[CollectorOutcome] = field(default_factory=list)
+    resources: dict[str, dict[str, dict[str, dict[str, dict[str, Any]]]]] = field(
+        default_factory=dict
+    )
+
+    # -- building ---------------------------------------------------------------------
+    def add(
+        self,
+        account_id: str,
+        region: str,
+        rtype: str,
+        rid: str,
+        data: dict[str, Any],
+        arn: str | None = None,
+    ) -> None:
+        """Store one resource, replacing any earlier record with the same key."""
+        bucket = self.resources.setdefault(account_id, {}).setdefault(region, {})
+        bucket.setdefault(rtype, {})[rid] = {"arn": arn, "data": data}
+
+    def record(self, outcome: CollectorOutcome) -> None:
+        """Keep a collector's outcome."""
+        self.collectors.append(outcome)
+
+    # -- reading ----------------------------------------------------------------------
+    def iter_resources(
+        self,
+        rtype: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> Iterator[Resource]:
+        """All resources, optionally filtered, in a deterministic order."""
+        for acct in sorted(self.resources):
+            if account_id is not None and acct != account_id:
+                continue
+            for reg in sorted(self.resources[acct]):
+                if region is not None and reg != region:
+                    continue
+                for typ in sorted(self.resources[acct][reg]):
+                    if rtype is not None and typ != rtype:
+                        continue
+                    for rid, rec in sorted(self.resources[acct][reg][typ].items()):
+                        yield Resource(acct, reg, typ, rid, rec.get("arn"), rec["data"])
+
+    def get(self, account_id: str, region: str, rtype: str, rid: str) -> Resource | None:
+        """One resource by key, or None."""
+        rec = self.resources.get(account_id, {}).get(region, {}).get(rtype, {}).get(rid)
+        if rec is None:
+            return None
+        return Resource(account_id, region, rtype, rid, rec.get("arn"), rec["data"])
+
+    def outcomes_for(
+        self, rtype: str, account_id: str, region: str
+    ) -> list[CollectorOutcome]:
+        """Outcomes of the collectors that produce ``rtype`` in this scope.
+
+        A global type (region ``"global"``) answers for every region of the account.
+        """
+        return [
+            o
+            for o in self.collectors
+            if rtype in o.resource_types
+            and o.account_id == account_id
+            and o.region in (region, GLOBAL_REGION)
+        ]
+
+    def failed_outcomes(self) -> list[CollectorOutcome]:
+        """Collectors that failed: their presence makes a scan incomplete (exit 3)."""
+        return [o for o in self.collectors if o.status is OutcomeStatus.ERROR]
+
+    # -- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "tool_version": self.tool_version,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "partition": self.partition,
+            "accounts": self.accounts,
+            "regions": self.regions,
+            "collectors": [o.to_dict() for o in self.collectors],
+            "resources": self.resources,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<snapshot>") -> Snapshot:
+        """Build from a document, refusing a schema version this build does not understand."""
+        if not isinstance(data, dict):
+            raise InputError("a snapshot must be a JSON object", path=source)
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputError(
+                f"snapshot schema_version {version!r} is not supported by this scanner "
+                f"(it reads version {SCHEMA_VERSION}); re-collect or upgrade the scanner",
+                path=source,
+            )
+        try:
+            return cls(
+                accounts=list(data["accounts"]),
+                regions=list(data["regions"]),
+                partition=data.get("partition", "aws"),
+                started_at=data["started_at"],
+                finished_at=data.get("finished_at"),
+                tool_version=data.get("tool_version", "unknown"),
+                schema_version=version,
+                collectors=[CollectorOutcome.from_dict(o) for o in data["collectors"]],
+                resources=data["resources"],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"snapshot is malformed: {exc!r}", path=source) from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write gzip JSON atomically (temp file + rename): a kill never leaves half a file."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as gz:
+                gz.write(json.dumps(self.to_dict(), sort_keys=True, default=str).encode())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> Snapshot:
+        """Read a snapshot written by :meth:`save` (plain JSON is accepted too)."""
+        p = Path(path)
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read snapshot: {exc.strerror}", path=str(p)) from None
+        try:
+            text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"snapshot is not valid JSON: {exc.msg}", path=str(p), line=exc.lineno,
+                column=exc.colno,
+            ) from None
+        except (OSError, EOFError) as exc:
+            raise InputError(f"snapshot is not valid gzip: {exc}", path=str(p)) from None
+        return cls.from_dict(doc, source=str(p))

@@ -1,0 +1,113 @@
+"""YAML loading that remembers where every value came from.
+
+Config files and rule packs are written by people, so every complaint about them must
+name the file and the line.  PyYAML's composed node tree carries positions; we build
+plain Python values from it and keep a side table ``path -> line`` so validation errors
+(from pydantic or our own checks) can point at the exact line.  Duplicate mapping keys,
+which PyYAML silently accepts, are rejected here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.errors import InputError
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDoc:
+    """A parsed YAML document plus the line of each value, keyed by its path."""
+
+    source: str
+    value: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: PathKey) -> int | None:
+        """Line of the value at ``path`` or of its nearest recorded ancestor."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+    def error(self, problem: str, path: PathKey = ()) -> InputError:
+        """An :class:`InputError` located at ``path``."""
+        return InputError(problem, path=self.source, line=self.line_of(path))
+
+
+def _build(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], source: str) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise InputError(
+                    "mapping keys must be plain scalars",
+                    path=source,
+                    line=key_node.start_mark.line + 1,
+                )
+            skey = str(key)
+            if skey in out:
+                raise InputError(
+                    f"duplicate key {skey!r}", path=source, line=key_node.start_mark.line + 1
+                )
+            out[skey] = _build(value_node, (*path, skey), lines, source)
+            lines[(*path, skey)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def parse_yaml(text: str, source: str) -> YamlDoc:
+    """Parse one YAML document; syntax errors become :class:`InputError` with line/column."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(
+            f"invalid YAML: {exc.problem or exc.context}",
+            path=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=source) from None
+    if node is None:
+        return YamlDoc(source=source, value=None)
+    lines: dict[PathKey, int] = {}
+    value = _build(node, (), lines, source)
+    return YamlDoc(source=source, value=value, lines=lines)
+
+
+def load_yaml(path: str | Path) -> YamlDoc:
+    """Read and parse a YAML file, turning I/O and decoding problems into InputError."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", path=str(p)) from None
+    return parse_yaml(text, str(p))
+
+
+def pydantic_error(doc: YamlDoc, exc: Any, prefix: PathKey = ()) -> InputError:
+    """Turn the first pydantic ValidationError entry into a located InputError."""
+    errors = exc.errors()
+    first = errors[0]
+    loc: PathKey = (*prefix, *first["loc"])
+    dotted = ".".join(str(p) for p in loc) or "<document>"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return doc.error(f"{dotted}: {msg}{more}", loc)

@@ -1,0 +1,55 @@
+"""Shared fixtures: one moto server per test session, reset between tests.
+
+AWS is reached over real HTTP only.  The environment is pointed at the moto server and
+given dummy credentials before any boto3 client exists, so no test can touch real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from scanner.demo.server import MotoServer, start_moto
+
+for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_key, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-west-2"
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's ThreadedMotoServer on 127.0.0.1 and a free port, for the whole session."""
+    server = start_moto()
+    os.environ["AWS_ENDPOINT_URL"] = server.url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    """A freshly reset moto server: every test starts from an empty account."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def aws(moto: MotoServer) -> Any:
+    """Factory for boto3 clients talking to the reset moto server over HTTP."""
+
+    def make(service: str, region: str = REGION) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=moto.url)
+
+    return make
