@@ -23,6 +23,7 @@ DEFAULT_IAM_ACTIONS = [
 ]
 
 Format = Literal["csv", "html", "json"]
+ALL_FORMATS: tuple[Format, ...] = ("csv", "html", "json")
 
 
 class _Strict(BaseModel):
@@ -61,7 +62,7 @@ class OutputConfig(_Strict):
     """Where reports go and in which formats."""
 
     dir: str = "reports"
-    formats: list[Format] = Field(default_factory=lambda: ["csv", "html", "json"])
+    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
 
 
 class Config(_Strict):

@@ -33,3 +33,62 @@ class NullProgress:
 
     def finish(self, stage: str) -> None:
         return None
+
+
+class LogProgress:
+    """Progress as log lines: for non-TTY output and the JSON logs of the nightly job."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self._log = logging.getLogger("scanner.progress")
+        self._totals: dict[str, int] = {}
+        self._done: dict[str, int] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        self._totals[stage] = total
+        self._done[stage] = 0
+        self._log.info("%s: %d units", stage, total, extra={"stage": stage, "total": total})
+
+    def advance(self, stage: str, label: str) -> None:
+        self._done[stage] = self._done.get(stage, 0) + 1
+        self._log.debug(
+            "%s: %s (%d/%d)",
+            stage,
+            label,
+            self._done[stage],
+            self._totals.get(stage, 0),
+            extra={"stage": stage, "unit": label},
+        )
+
+    def finish(self, stage: str) -> None:
+        self._log.info("%s: done", stage, extra={"stage": stage})
+
+
+class RichProgress:
+    """A rich progress bar per stage, for interactive terminals."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+        )
+        self._tasks: dict[str, object] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        if not self._tasks:
+            self._bar.start()
+        self._tasks[stage] = self._bar.add_task(stage, total=total)
+
+    def advance(self, stage: str, label: str) -> None:
+        task = self._tasks.get(stage)
+        if task is not None:
+            self._bar.update(task, advance=1, description=f"{stage}: {label}")  # type: ignore[arg-type]
+
+    def finish(self, stage: str) -> None:
+        task = self._tasks.pop(stage, None)
+        if task is not None:
+            self._bar.remove_task(task)  # type: ignore[arg-type]
+        if not self._tasks:
+            self._bar.stop()

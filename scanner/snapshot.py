@@ -166,9 +166,7 @@ class Snapshot:
             return None
         return Resource(account_id, region, rtype, rid, rec.get("arn"), rec["data"])
 
-    def outcomes_for(
-        self, rtype: str, account_id: str, region: str
-    ) -> list[CollectorOutcome]:
+    def outcomes_for(self, rtype: str, account_id: str, region: str) -> list[CollectorOutcome]:
         """Outcomes of the collectors that produce ``rtype`` in this scope.
 
         A global type (region ``"global"``) answers for every region of the account.
@@ -253,7 +251,9 @@ class Snapshot:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(
-                f"snapshot is not valid JSON: {exc.msg}", path=str(p), line=exc.lineno,
+                f"snapshot is not valid JSON: {exc.msg}",
+                path=str(p),
+                line=exc.lineno,
                 column=exc.colno,
             ) from None
         except (OSError, EOFError) as exc:

@@ -1,1 +1,44 @@
-"""privatelink-scanner."""
+"""Reporters: turn a run's findings into files.  One module per format, one entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scanner.errors import InputError
+from scanner.reporting.csvout import write_csv
+from scanner.reporting.htmlout import write_html
+from scanner.reporting.jsonout import write_json
+
+if TYPE_CHECKING:
+    from scanner.run import RunResult
+
+Writer = Callable[["RunResult", Path], Path]
+
+WRITERS: dict[str, tuple[str, Writer]] = {
+    "json": ("findings.json", write_json),
+    "csv": ("findings.csv", write_csv),
+    "html": ("report.html", write_html),
+}
+
+
+def parse_formats(text: str) -> list[str]:
+    """``"csv,html"`` → ``["csv", "html"]``, rejecting unknown names."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in WRITERS]
+    if unknown or not names:
+        raise InputError(
+            f"unknown report format(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(WRITERS)}"
+        )
+    return names
+
+
+def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
+    """Write each requested format into ``out_dir``; returns format → path."""
+    written: dict[str, Path] = {}
+    for fmt in formats:
+        filename, writer = WRITERS[fmt]
+        written[fmt] = writer(result, out_dir / filename)
+    return written

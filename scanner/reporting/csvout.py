@@ -1,0 +1,89 @@
+"""``findings.csv``: one row per finding, safe to open in a spreadsheet.
+
+Cells that a spreadsheet would execute as a formula (leading ``= + - @``, tab or CR) are
+prefixed with a single quote: resource names and tags come from the customer's account and
+must not become formulas in an auditor's Excel (CSV/formula injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scanner.models import Finding
+from scanner.reporting.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from scanner.run import RunResult
+
+COLUMNS = [
+    "run_id",
+    "fingerprint",
+    "rule_id",
+    "status",
+    "severity",
+    "account_id",
+    "region",
+    "resource_type",
+    "resource_id",
+    "resource_arn",
+    "title",
+    "message",
+    "frameworks",
+    "remediation",
+    "evidence",
+]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sanitize_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (see module docstring)."""
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _frameworks(finding: Finding) -> str:
+    return "; ".join(f"{fw}:{','.join(reqs)}" for fw, reqs in sorted(finding.frameworks.items()))
+
+
+def _remediation(finding: Finding) -> str:
+    rem: dict[str, Any] = finding.remediation
+    parts = [str(v).strip() for v in rem.values() if isinstance(v, str)]
+    return "\n".join(p for p in parts if p)
+
+
+def finding_row(run_id: str, finding: Finding) -> list[str]:
+    """One CSV row, sanitised."""
+    raw = [
+        run_id,
+        finding.fingerprint,
+        finding.rule_id,
+        str(finding.status),
+        str(finding.severity),
+        finding.account_id,
+        finding.region,
+        finding.resource_type,
+        finding.resource_id,
+        finding.resource_arn or "",
+        finding.title,
+        finding.message,
+        _frameworks(finding),
+        _remediation(finding),
+        json.dumps(finding.evidence, sort_keys=True, default=str),
+    ]
+    return [sanitize_cell(cell) for cell in raw]
+
+
+def write_csv(result: RunResult, path: Path) -> Path:
+    """Write ``findings.csv``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for finding in result.findings:
+        writer.writerow(finding_row(result.run_id, finding))
+    return write_text_atomic(path, buf.getvalue())

@@ -1,0 +1,57 @@
+"""``report.html``: one self-contained page for people.
+
+Offline by construction: no CDN, no external fonts or scripts, so it opens in an air-gapped
+network.  Rows are rendered server-side (works with scripts disabled); a few lines of
+inline script add filtering.  Jinja2 autoescaping keeps account data (tags, names) inert.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from scanner.models import SEVERITY_RANK, Finding, Status
+from scanner.reporting.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from scanner.run import RunResult
+
+_STATUS_ORDER = {Status.ERROR: 0, Status.FAIL: 1, Status.PASS: 2, Status.NOT_APPLICABLE: 3}
+
+
+def sort_key(finding: Finding) -> tuple[int, int, str, str]:
+    """ERROR first (we could not look), then FAIL by severity, then the rest."""
+    return (
+        _STATUS_ORDER[finding.status],
+        -SEVERITY_RANK[finding.severity],
+        finding.rule_id,
+        finding.resource_id,
+    )
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("scanner.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(result: RunResult) -> str:
+    """Render the report page as a string."""
+    template = _environment().get_template("report.html.j2")
+    context: dict[str, Any] = {
+        "run": result.run_document(),
+        "summary": result.summary(),
+        "findings": sorted(result.findings, key=sort_key),
+        "collector_errors": result.collector_errors,
+    }
+    return template.render(**context)
+
+
+def write_html(result: RunResult, path: Path) -> Path:
+    """Write ``report.html``."""
+    return write_text_atomic(path, render_html(result))
