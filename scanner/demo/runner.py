@@ -31,11 +31,23 @@ _DEMO_ENV = {
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
+# moto's server answers Direct Connect calls with HTTP 500 (not implemented). A real
+# failure would rightly make the scan incomplete; in the demo it is a known gap of the
+# stand-in, so the demo turns that collector off and says so.
+MOTO_UNSUPPORTED_COLLECTORS = ("directconnect",)
+
+
 def demo_config(config: Config, endpoint_url: str) -> Config:
     """The user's config, aimed at the demo server (and its region when none is set)."""
-    update: dict[str, Any] = {"endpoint_url": endpoint_url, "profile": None}
+    disabled = list(dict.fromkeys([*config.collectors.disabled, *MOTO_UNSUPPORTED_COLLECTORS]))
+    update: dict[str, Any] = {
+        "endpoint_url": endpoint_url,
+        "profile": None,
+        "collectors": config.collectors.model_copy(update={"disabled": disabled}),
+    }
     if not config.regions:
         update["regions"] = [DEMO_REGION]
+    log.info("demo: collectors %s disabled (moto does not implement them)", disabled)
     return config.model_copy(update=update)
 
 
