@@ -1,0 +1,64 @@
+"""Builders for report tests: a RunResult with hand-made findings (no AWS, no rules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scanner.models import Finding, Severity, Status
+from scanner.run import RunResult
+from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+
+ACCOUNT = "111122223333"
+
+
+def finding(
+    status: Status,
+    *,
+    rule_id: str = "notebook-root-access-disabled",
+    resource_id: str = "nb-1",
+    severity: Severity = Severity.HIGH,
+    message: str = "RootAccess is Enabled; expected Disabled",
+) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        status=status,
+        severity=severity,
+        account_id=ACCOUNT,
+        region="us-west-2",
+        resource_type="sagemaker:notebook-instance",
+        resource_id=resource_id,
+        title="Notebook root access is disabled",
+        message=message,
+        evidence={"RootAccess": "Enabled"},
+        frameworks={"hipaa": ["164.312(a)(1)"], "pci-dss-v4.0": ["7.2.1"]},
+        remediation={"text": "Disable root access.", "cli": "aws sagemaker update-notebook-instance"},
+    )
+
+
+def result(
+    findings: list[Finding], tmp_path: Path, *, failed_collector: bool = False
+) -> RunResult:
+    snap = Snapshot(accounts=[ACCOUNT], regions=["us-west-2"])
+    if failed_collector:
+        snap.record(
+            CollectorOutcome(
+                collector="sagemaker.notebooks",
+                account_id=ACCOUNT,
+                region="us-west-2",
+                resource_types=["sagemaker:notebook-instance"],
+                status=OutcomeStatus.ERROR,
+                error_code="AccessDenied",
+                error_message="not authorized",
+                operation="ListNotebookInstances",
+            )
+        )
+    return RunResult(
+        run_id="20261127T000000Z-abcdef",
+        snapshot=snap,
+        findings=findings,
+        output_dir=tmp_path,
+        reports={},
+        started_at="2026-11-27T00:00:00Z",
+        finished_at="2026-11-27T00:00:01Z",
+        fail_on=Severity.LOW,
+    )

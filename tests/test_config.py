@@ -1,0 +1,117 @@
+"""Config validation: every mistake names the file and the line, and nothing is guessed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.config import DEFAULT_IAM_ACTIONS, Config, load_config
+from scanner.errors import InputError
+from scanner.models import Severity
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    cfg = load_config(None)
+    assert cfg.regions == []
+    assert cfg.fail_on is Severity.LOW
+    assert cfg.iam.actions == DEFAULT_IAM_ACTIONS
+    assert cfg.output.formats == ["csv", "html", "json"]
+
+
+def test_shipped_example_config_is_valid() -> None:
+    cfg = load_config(REPO / "config.yaml")
+    assert cfg.regions == ["us-west-2"]
+    assert cfg.collectors.disabled == []
+
+
+def test_empty_file_gives_defaults(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "# nothing here\n"))
+    assert cfg.regions == []
+
+
+def test_unknown_key_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "regions:\n  - us-west-2\nregoins: [eu-west-1]\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.path == str(path)
+    assert err.value.line == 3
+    assert "regoins" in err.value.problem and "unknown key" in err.value.problem
+
+
+def test_nested_unknown_key_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "retries:\n  mode: standard\n  max_atempts: 3\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.line == 3
+    assert "retries.max_atempts" in err.value.problem
+
+
+def test_bad_value_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "fail_on: low\nretries:\n  max_attempts: 0\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.line == 3
+    assert "max_attempts" in err.value.problem
+
+
+def test_bad_severity(tmp_path: Path) -> None:
+    path = write(tmp_path, "fail_on: urgent\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.line == 1 and "fail_on" in err.value.problem
+
+
+def test_bad_region_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "regions:\n  - us-west-2\n  - uswest2\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert "uswest2" in err.value.problem
+
+
+def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "regions: [us-west-2\nfail_on: low\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.line is not None and err.value.column is not None
+    assert "invalid YAML" in err.value.problem
+
+
+def test_duplicate_key_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "fail_on: low\nfail_on: high\n")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.line == 2 and "duplicate key" in err.value.problem
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        load_config(write(tmp_path, "- a\n- b\n"))
+    assert "mapping" in err.value.problem
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        load_config(tmp_path / "nope.yaml")
+    assert "not found" in err.value.problem
+
+
+def test_rule_pack_paths_are_relative_to_the_config(tmp_path: Path) -> None:
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    cfg = load_config(write(sub, "rule_packs: [packs/extra.yaml]\n"))
+    assert cfg.rule_pack_paths() == [(sub / "packs" / "extra.yaml").resolve()]
+
+
+def test_config_is_frozen() -> None:
+    cfg = Config()
+    with pytest.raises(ValueError):
+        cfg.regions = ["x"]  # type: ignore[misc]

@@ -1,0 +1,98 @@
+"""Reporters: JSON shape, CSV formula guard, HTML escaping and offline-ness, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scanner.errors import ExitCode, InputError
+from scanner.models import Severity, Status
+from scanner.reporting import parse_formats, write_reports
+from scanner.reporting.csvout import sanitize_cell
+from tests.reportkit import finding, result
+
+
+def test_json_document_shape(tmp_path: Path) -> None:
+    res = result([finding(Status.FAIL), finding(Status.PASS, resource_id="nb-2")], tmp_path)
+    paths = write_reports(res, tmp_path, ["json"])
+    doc = json.loads(paths["json"].read_text())
+    assert set(doc) == {"run", "findings"}
+    assert doc["run"]["id"] == res.run_id
+    assert doc["run"]["summary"]["by_status"]["FAIL"] == 1
+    first = doc["findings"][0]
+    for key in ("rule_id", "status", "severity", "account_id", "region", "resource_type",
+                "resource_id", "resource_arn", "title", "message", "evidence", "frameworks",
+                "remediation", "fingerprint"):
+        assert key in first
+
+
+@pytest.mark.parametrize("bad", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_csv_cells_cannot_become_formulas(bad: str) -> None:
+    assert sanitize_cell(bad) == "'" + bad
+    assert sanitize_cell("vpc-123") == "vpc-123"
+
+
+def test_csv_file_sanitises_account_data(tmp_path: Path) -> None:
+    evil = finding(Status.FAIL, resource_id="=cmd|' /C calc'!A0")
+    paths = write_reports(result([evil], tmp_path), tmp_path, ["csv"])
+    rows = list(csv.DictReader(paths["csv"].open()))
+    assert rows[0]["resource_id"] == "'=cmd|' /C calc'!A0"
+    assert rows[0]["frameworks"] == "hipaa:164.312(a)(1); pci-dss-v4.0:7.2.1"
+    assert rows[0]["fingerprint"] == evil.fingerprint
+
+
+def test_html_escapes_account_data_and_is_offline(tmp_path: Path) -> None:
+    evil = finding(Status.FAIL, message="<script>alert(1)</script>")
+    paths = write_reports(result([evil], tmp_path), tmp_path, ["html"])
+    html = paths["html"].read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # No external resources: nothing loaded over the network.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+
+
+def test_html_incomplete_banner_names_failed_collector(tmp_path: Path) -> None:
+    res = result([finding(Status.ERROR)], tmp_path, failed_collector=True)
+    html = write_reports(res, tmp_path, ["html"])["html"].read_text()
+    assert 'id="incomplete-banner"' in html
+    assert "sagemaker.notebooks" in html and "AccessDenied" in html
+
+
+def test_html_complete_banner(tmp_path: Path) -> None:
+    html = write_reports(result([finding(Status.PASS)], tmp_path), tmp_path, ["html"])[
+        "html"
+    ].read_text()
+    assert 'id="complete-banner"' in html and 'id="incomplete-banner"' not in html
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    assert result([finding(Status.PASS)], tmp_path).exit_code is ExitCode.OK
+    assert result([finding(Status.FAIL)], tmp_path).exit_code is ExitCode.FINDINGS
+    low = result([finding(Status.FAIL, severity=Severity.LOW)], tmp_path)
+    low.fail_on = Severity.HIGH
+    assert low.exit_code is ExitCode.OK
+    # Incomplete wins over FAIL: a partial scan must not read as a normal result.
+    assert result([finding(Status.FAIL), finding(Status.ERROR)], tmp_path).exit_code is (
+        ExitCode.INCOMPLETE
+    )
+    assert result([finding(Status.PASS)], tmp_path, failed_collector=True).exit_code is (
+        ExitCode.INCOMPLETE
+    )
+
+
+def test_parse_formats() -> None:
+    assert parse_formats("csv, HTML") == ["csv", "html"]
+    with pytest.raises(InputError):
+        parse_formats("pdf")
+
+
+def test_fingerprint_is_stable_across_status_and_message(tmp_path: Path) -> None:
+    a = finding(Status.FAIL, message="one")
+    b = finding(Status.PASS, message="two")
+    c = finding(Status.FAIL, resource_id="nb-other")
+    assert a.fingerprint == b.fingerprint
+    assert a.fingerprint != c.fingerprint
