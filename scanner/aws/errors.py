@@ -1,0 +1,138 @@
+"""Classify what went wrong in an AWS call, so a failure is recorded rather than guessed at.
+
+The collectors never decide "is this an access problem, throttling or an outage?" by
+matching strings themselves: they ask :func:`classify`.  Keeping the table of codes in one
+place means the page-level retry (throttling only), the Organizations collector
+(access denied means *not collected*, not *failed*) and the snapshot's ``error_code`` all
+agree on what an error is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+
+class ErrorKind(StrEnum):
+    """Broad families of failure; collectors react to the family, not the exact code."""
+
+    ACCESS_DENIED = "access_denied"
+    THROTTLED = "throttled"
+    NOT_IN_USE = "not_in_use"
+    UNREACHABLE = "unreachable"
+    CREDENTIALS = "credentials"
+    READ_ONLY_VIOLATION = "read_only_violation"
+    SERVICE = "service"
+    UNEXPECTED = "unexpected"
+
+
+# Codes AWS services use for "slow down".  botocore retries most of them itself; the ones
+# that survive botocore's bounded attempts get a bounded page-level retry and then become
+# an ``error`` outcome carrying the code.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "LimitExceededException",
+    }
+)
+
+# "These credentials may not read this": the exact code differs per service protocol.
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "Forbidden",
+        "ForbiddenException",
+    }
+)
+
+# "The service is not set up for this account": Organizations from a standalone account.
+NOT_IN_USE_CODES = frozenset({"AWSOrganizationsNotInUseException"})
+
+
+# An error body can be a whole HTML page (a proxy, a stand-in server); keep the snapshot lean.
+MAX_MESSAGE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What the snapshot records about a failed call."""
+
+    kind: ErrorKind
+    code: str
+    message: str
+
+
+def _kind_for_code(code: str) -> ErrorKind:
+    if code in THROTTLING_CODES:
+        return ErrorKind.THROTTLED
+    if code in NOT_IN_USE_CODES:
+        return ErrorKind.NOT_IN_USE
+    if code in ACCESS_DENIED_CODES or code.startswith("AccessDenied"):
+        return ErrorKind.ACCESS_DENIED
+    return ErrorKind.SERVICE
+
+
+def _short(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
+def classify(exc: BaseException) -> ErrorInfo:
+    """Map any exception raised while collecting to a kind, a code and a message.
+
+    The code of a :class:`ClientError` is AWS's own (``AccessDenied``); for failures that
+    never produced an AWS answer the exception's class name is the code, so a report can
+    still say *what* happened (``EndpointConnectionError``, ``ReadTimeoutError``).
+    """
+    # Imported here: guard imports nothing from this module, but keep the dependency
+    # one-way and cheap for callers that only need the code tables.
+    from scanner.aws.guard import ReadOnlyViolation
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(err.get("Code") or (f"HTTP{status}" if status else "ClientError"))
+        message = str(err.get("Message") or exc)
+        return ErrorInfo(_kind_for_code(code), code, _short(message))
+    if isinstance(exc, ReadOnlyViolation):
+        return ErrorInfo(ErrorKind.READ_ONLY_VIOLATION, "ReadOnlyViolation", str(exc))
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return ErrorInfo(ErrorKind.CREDENTIALS, type(exc).__name__, str(exc))
+    if isinstance(exc, BotoConnectionError):
+        # EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ProxyConnectionError
+        return ErrorInfo(ErrorKind.UNREACHABLE, type(exc).__name__, _short(str(exc)))
+    if isinstance(exc, ParamValidationError | BotoCoreError):
+        return ErrorInfo(ErrorKind.SERVICE, type(exc).__name__, str(exc))
+    return ErrorInfo(ErrorKind.UNEXPECTED, type(exc).__name__, _short(str(exc) or repr(exc)))
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """True when ``exc`` is AWS asking us to slow down."""
+    return isinstance(exc, ClientError) and classify(exc).kind is ErrorKind.THROTTLED

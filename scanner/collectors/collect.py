@@ -1,0 +1,170 @@
+"""``collect()``: run every enabled collector across the account's regions into a Snapshot.
+
+Order of work:
+
+1. Preflight, once: the account id (STS GetCallerIdentity, which also gives the partition)
+   and, when neither the caller nor config names regions, the enabled regions (EC2
+   DescribeRegions).  If the preflight fails nothing can be attributed correctly, so every
+   collector in every scope records that failure as its ``error`` outcome.
+2. One task per (collector, region) for regional collectors and one per global collector,
+   run on a thread pool of ``collectors.concurrency`` workers.  Workers share one
+   :class:`ClientFactory` (clients are thread-safe; the session is guarded by a lock).
+3. Results are merged into the Snapshot on the calling thread only, so the snapshot never
+   needs locking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from scanner.aws.errors import ErrorInfo, classify
+from scanner.aws.session import ClientFactory, global_region_for
+from scanner.collectors.engine import run_collector
+from scanner.collectors.paging import call, pages
+from scanner.collectors.registry import COLLECTORS
+from scanner.collectors.specs import CollectorSpec, Record, Scope
+from scanner.config import Config
+from scanner.errors import InputError
+from scanner.progress import NullProgress, Progress
+from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot, utc_now
+
+STAGE = "collect"
+UNKNOWN_ACCOUNT = "unknown"
+
+
+class _PreflightFailed(Exception):
+    def __init__(self, operation: str, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.operation = operation
+        self.info = info
+
+
+def _identity(factory: ClientFactory) -> tuple[str, str]:
+    """(account id, partition) of the credentials in use."""
+    try:
+        answer = call(factory.client("sts", factory.default_region), "GetCallerIdentity", {})
+    except Exception as exc:  # recorded on every collector by the caller
+        raise _PreflightFailed("GetCallerIdentity", classify(exc)) from exc
+    return str(answer["Account"]), str(answer["Arn"]).split(":")[1]
+
+
+def _enabled_regions(factory: ClientFactory) -> list[str]:
+    try:
+        client = factory.client("ec2", factory.default_region)
+        answer = pages(client, "DescribeRegions", {"AllRegions": False})
+    except Exception as exc:  # recorded on every collector by the caller
+        raise _PreflightFailed("DescribeRegions", classify(exc)) from exc
+    return sorted({r["RegionName"] for page in answer for r in page.get("Regions", [])})
+
+
+def _check_disabled(config: Config) -> set[str]:
+    unknown = [name for name in config.collectors.disabled if name not in COLLECTORS]
+    if unknown:
+        raise InputError(
+            f"collectors.disabled: unknown collector(s) {', '.join(map(repr, unknown))}; "
+            f"known collectors: {', '.join(sorted(COLLECTORS))}",
+            path="config",
+        )
+    return set(config.collectors.disabled)
+
+
+def _scopes(
+    spec: CollectorSpec, account: str, partition: str, regions: list[str], global_region: str
+) -> list[Scope]:
+    if spec.is_global:
+        return [Scope(account, GLOBAL_REGION, global_region, partition, tuple(regions))]
+    return [Scope(account, r, r, partition, tuple(regions)) for r in regions]
+
+
+def _plain_outcome(
+    spec: CollectorSpec, scope: Scope, status: OutcomeStatus, failure: _PreflightFailed | None
+) -> CollectorOutcome:
+    return CollectorOutcome(
+        collector=spec.name,
+        account_id=scope.account_id,
+        region=scope.region,
+        resource_types=spec.resource_types,
+        status=status,
+        error_code=failure.info.code if failure else None,
+        error_message=failure.info.message if failure else None,
+        operation=failure.operation if failure else None,
+    )
+
+
+def collect(
+    config: Config,
+    *,
+    regions: list[str] | None = None,
+    progress: Progress | None = None,
+    factory: ClientFactory | None = None,
+) -> Snapshot:
+    """Collect the estate visible to ``config``'s credentials into a new :class:`Snapshot`.
+
+    ``regions``: this list if given, else ``config.regions``, else every enabled region.
+    Never raises for AWS failures (they are outcomes); raises :class:`InputError` for bad
+    configuration (unknown profile, unknown collector name in ``collectors.disabled``).
+    """
+    progress = progress or NullProgress()
+    disabled = _check_disabled(config)
+    factory = factory or ClientFactory(config)
+    snapshot = Snapshot()
+    wanted = list(regions or config.regions)
+    failure: _PreflightFailed | None = None
+    account, partition = UNKNOWN_ACCOUNT, "aws"
+    try:
+        account, partition = _identity(factory)
+        if not wanted:
+            wanted = _enabled_regions(factory)
+    except _PreflightFailed as exc:
+        failure = exc
+    if not wanted:
+        wanted = [factory.default_region]
+    snapshot.accounts, snapshot.regions, snapshot.partition = [account], wanted, partition
+    global_region = global_region_for(wanted[0])
+
+    tasks: list[tuple[CollectorSpec, Scope]] = [
+        (spec, scope)
+        for spec in COLLECTORS.values()
+        for scope in _scopes(spec, account, partition, wanted, global_region)
+    ]
+    progress.start(STAGE, len(tasks))
+    runnable: list[tuple[CollectorSpec, Scope]] = []
+    for spec, scope in tasks:
+        if failure is not None or spec.name in disabled:
+            status = OutcomeStatus.ERROR if failure is not None else OutcomeStatus.DISABLED
+            snapshot.record(_plain_outcome(spec, scope, status, failure))
+            progress.advance(STAGE, f"{spec.name} {scope.region}")
+        else:
+            runnable.append((spec, scope))
+    _run_all(runnable, factory, config.collectors.concurrency, snapshot, progress.advance)
+    progress.finish(STAGE)
+    snapshot.collectors.sort(key=lambda o: (o.account_id, o.region, o.collector))
+    snapshot.finished_at = utc_now()
+    return snapshot
+
+
+def _run_all(
+    tasks: list[tuple[CollectorSpec, Scope]],
+    factory: ClientFactory,
+    workers: int,
+    snapshot: Snapshot,
+    advance: Callable[[str, str], None],
+) -> None:
+    if not tasks:
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+        futures = {
+            pool.submit(run_collector, spec, factory, scope): (spec, scope) for spec, scope in tasks
+        }
+        for future in as_completed(futures):
+            spec, scope = futures[future]
+            outcome, records = future.result()  # run_collector never raises for AWS errors
+            snapshot.record(outcome)
+            _store(snapshot, scope, records)
+            advance(STAGE, f"{spec.name} {scope.region}")
+
+
+def _store(snapshot: Snapshot, scope: Scope, records: list[Record]) -> None:
+    for rec in records:
+        snapshot.add(scope.account_id, scope.region, rec.type, rec.id, rec.data, rec.arn)

@@ -1,0 +1,404 @@
+"""The explicit registry of collectors: name -> spec.  Nothing registers itself on import.
+
+Collector names (use them in ``collectors.disabled`` in config.yaml):
+
+Regional (run once per scanned region):
+  ``vpc`` (ec2:vpc, with both DNS attributes), ``subnet``, ``route-table``,
+  ``internet-gateway``, ``nat-gateway``, ``vpn-gateway``, ``vpn-connection``,
+  ``transit-gateway-vpc-attachment``, ``security-group``, ``flow-log``, ``vpc-endpoint``,
+  ``directconnect-virtual-interface``, ``resolver-rule``, ``resolver-rule-association``,
+  ``notebook-instance``, ``studio-domain``, ``cloudtrail``.
+
+Global (run once per account, region ``global``):
+  ``directconnect-gateway``, ``route53-hosted-zone``, ``iam``, ``organizations``.
+"""
+
+from __future__ import annotations
+
+from scanner.collectors.normalize import decode_iam_documents, zone_could_answer
+from scanner.collectors.organizations import parent_path
+from scanner.collectors.specs import CollectorSpec, Detail, Item, Output, Scope, Source
+
+
+def _ec2_arn(kind: str) -> str:
+    return "arn:{partition}:ec2:{region}:{account}:" + kind + "/{id}"
+
+
+def _ec2(
+    name: str,
+    operation: str,
+    items: str,
+    rtype: str,
+    id_field: str,
+    arn_kind: str,
+    *details: Detail,
+) -> CollectorSpec:
+    """An EC2 describe call whose items are one resource type with a built ARN."""
+    out = Output(rtype, items, id_field, arn_template=_ec2_arn(arn_kind), details=details)
+    return CollectorSpec(name, "ec2", (Source(operation, (out,)),))
+
+
+def _vpc_attribute(attribute: str, field: str) -> Detail:
+    return Detail(
+        "DescribeVpcAttribute",
+        {"VpcId": "VpcId"},
+        constants={"Attribute": attribute},
+        result=f"{field}.Value",
+        key=field,
+    )
+
+
+def _zone_could_answer_sagemaker(item: Item, scope: Scope) -> bool:
+    return zone_could_answer(str(item["Name"]), scope.regions)
+
+
+_IAM_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
+
+_NOT_AVAILABLE_TO_MEMBERS = frozenset({"access_denied", "not_in_use"})
+
+COLLECTORS: dict[str, CollectorSpec] = {
+    spec.name: spec
+    for spec in (
+        _ec2(
+            "vpc",
+            "DescribeVpcs",
+            "Vpcs[]",
+            "ec2:vpc",
+            "VpcId",
+            "vpc",
+            _vpc_attribute("enableDnsSupport", "EnableDnsSupport"),
+            _vpc_attribute("enableDnsHostnames", "EnableDnsHostnames"),
+        ),
+        CollectorSpec(
+            "subnet",
+            "ec2",
+            (
+                Source(
+                    "DescribeSubnets",
+                    (Output("ec2:subnet", "Subnets[]", "SubnetId", arn="SubnetArn"),),
+                ),
+            ),
+        ),
+        _ec2(
+            "route-table",
+            "DescribeRouteTables",
+            "RouteTables[]",
+            "ec2:route-table",
+            "RouteTableId",
+            "route-table",
+        ),
+        _ec2(
+            "internet-gateway",
+            "DescribeInternetGateways",
+            "InternetGateways[]",
+            "ec2:internet-gateway",
+            "InternetGatewayId",
+            "internet-gateway",
+        ),
+        _ec2(
+            "nat-gateway",
+            "DescribeNatGateways",
+            "NatGateways[]",
+            "ec2:nat-gateway",
+            "NatGatewayId",
+            "natgateway",
+        ),
+        _ec2(
+            "vpn-gateway",
+            "DescribeVpnGateways",
+            "VpnGateways[]",
+            "ec2:vpn-gateway",
+            "VpnGatewayId",
+            "vpn-gateway",
+        ),
+        _ec2(
+            "vpn-connection",
+            "DescribeVpnConnections",
+            "VpnConnections[]",
+            "ec2:vpn-connection",
+            "VpnConnectionId",
+            "vpn-connection",
+        ),
+        _ec2(
+            "transit-gateway-vpc-attachment",
+            "DescribeTransitGatewayVpcAttachments",
+            "TransitGatewayVpcAttachments[]",
+            "ec2:transit-gateway-vpc-attachment",
+            "TransitGatewayAttachmentId",
+            "transit-gateway-attachment",
+        ),
+        _ec2(
+            "security-group",
+            "DescribeSecurityGroups",
+            "SecurityGroups[]",
+            "ec2:security-group",
+            "GroupId",
+            "security-group",
+        ),
+        _ec2(
+            "flow-log",
+            "DescribeFlowLogs",
+            "FlowLogs[]",
+            "ec2:flow-log",
+            "FlowLogId",
+            "vpc-flow-log",
+        ),
+        _ec2(
+            "vpc-endpoint",
+            "DescribeVpcEndpoints",
+            "VpcEndpoints[]",
+            "ec2:vpc-endpoint",
+            "VpcEndpointId",
+            "vpc-endpoint",
+        ),
+        CollectorSpec(
+            "directconnect-gateway",
+            "directconnect",
+            (
+                Source(
+                    "DescribeDirectConnectGateways",
+                    (
+                        Output(
+                            "directconnect:gateway",
+                            "directConnectGateways[]",
+                            "directConnectGatewayId",
+                        ),
+                    ),
+                ),
+            ),
+            is_global=True,
+        ),
+        CollectorSpec(
+            "directconnect-virtual-interface",
+            "directconnect",
+            (
+                Source(
+                    "DescribeVirtualInterfaces",
+                    (
+                        Output(
+                            "directconnect:virtual-interface",
+                            "virtualInterfaces[]",
+                            "virtualInterfaceId",
+                            arn_template="arn:{partition}:directconnect:{region}:{account}:dxvif/{id}",
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        CollectorSpec(
+            "route53-hosted-zone",
+            "route53",
+            (
+                Source(
+                    "ListHostedZones",
+                    (
+                        Output(
+                            "route53:hosted-zone",
+                            "HostedZones[?Config.PrivateZone]",
+                            "Id",
+                            arn_template="arn:{partition}:route53:::hostedzone/{id}",
+                            id_prefix="/hostedzone/",
+                            details=(
+                                Detail("GetHostedZone", {"Id": "Id"}, result="VPCs", key="VPCs"),
+                                Detail(
+                                    "ListResourceRecordSets",
+                                    {"HostedZoneId": "Id"},
+                                    result="ResourceRecordSets",
+                                    key="ResourceRecordSets",
+                                    paginate=True,
+                                    when=_zone_could_answer_sagemaker,
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+            is_global=True,
+        ),
+        CollectorSpec(
+            "resolver-rule",
+            "route53resolver",
+            (
+                Source(
+                    "ListResolverRules",
+                    (Output("route53resolver:rule", "ResolverRules[]", "Id", arn="Arn"),),
+                ),
+            ),
+        ),
+        CollectorSpec(
+            "resolver-rule-association",
+            "route53resolver",
+            (
+                Source(
+                    "ListResolverRuleAssociations",
+                    (
+                        Output(
+                            "route53resolver:rule-association", "ResolverRuleAssociations[]", "Id"
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        CollectorSpec(
+            "notebook-instance",
+            "sagemaker",
+            (
+                Source(
+                    "ListNotebookInstances",
+                    (
+                        Output(
+                            "sagemaker:notebook-instance",
+                            "NotebookInstances[]",
+                            "NotebookInstanceName",
+                            arn="NotebookInstanceArn",
+                            details=(
+                                Detail(
+                                    "DescribeNotebookInstance",
+                                    {"NotebookInstanceName": "NotebookInstanceName"},
+                                ),
+                                Detail(
+                                    "ListTags",
+                                    {"ResourceArn": "NotebookInstanceArn"},
+                                    result="Tags",
+                                    key="Tags",
+                                    paginate=True,
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        CollectorSpec(
+            "studio-domain",
+            "sagemaker",
+            (
+                Source(
+                    "ListDomains",
+                    (
+                        Output(
+                            "sagemaker:domain",
+                            "Domains[]",
+                            "DomainId",
+                            arn="DomainArn",
+                            details=(Detail("DescribeDomain", {"DomainId": "DomainId"}),),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        CollectorSpec(
+            "iam",
+            "iam",
+            (
+                Source(
+                    "GetAccountAuthorizationDetails",
+                    (
+                        Output(
+                            "iam:user",
+                            "UserDetailList[]",
+                            "Arn",
+                            arn="Arn",
+                            transform=decode_iam_documents,
+                        ),
+                        Output(
+                            "iam:group",
+                            "GroupDetailList[]",
+                            "Arn",
+                            arn="Arn",
+                            transform=decode_iam_documents,
+                        ),
+                        Output(
+                            "iam:role",
+                            "RoleDetailList[]",
+                            "Arn",
+                            arn="Arn",
+                            transform=decode_iam_documents,
+                        ),
+                        Output(
+                            "iam:policy",
+                            "Policies[]",
+                            "Arn",
+                            arn="Arn",
+                            transform=decode_iam_documents,
+                        ),
+                    ),
+                    params={"Filter": _IAM_FILTERS},
+                ),
+            ),
+            is_global=True,
+        ),
+        CollectorSpec(
+            "organizations",
+            "organizations",
+            (
+                Source(
+                    "DescribeOrganization",
+                    (Output("organizations:organization", "[Organization]", "Id", arn="Arn"),),
+                ),
+                Source(
+                    "ListPolicies",
+                    (
+                        Output(
+                            "organizations:policy",
+                            "Policies[]",
+                            "Id",
+                            arn="Arn",
+                            details=(
+                                Detail(
+                                    "DescribePolicy",
+                                    {"PolicyId": "Id"},
+                                    result="Policy.Content",
+                                    key="Content",
+                                ),
+                                Detail(
+                                    "ListTargetsForPolicy",
+                                    {"PolicyId": "Id"},
+                                    result="Targets",
+                                    key="Targets",
+                                    paginate=True,
+                                ),
+                            ),
+                        ),
+                    ),
+                    params={"Filter": "SERVICE_CONTROL_POLICY"},
+                ),
+            ),
+            is_global=True,
+            extra=parent_path,
+            extra_operations=("ListParents",),
+            extra_types=("organizations:account",),
+            not_collected_kinds=_NOT_AVAILABLE_TO_MEMBERS,
+        ),
+        CollectorSpec(
+            "cloudtrail",
+            "cloudtrail",
+            (
+                Source(
+                    "DescribeTrails",
+                    (
+                        Output(
+                            "cloudtrail:trail",
+                            "trailList[]",
+                            "TrailARN",
+                            arn="TrailARN",
+                            details=(Detail("GetTrailStatus", {"Name": "TrailARN"}, key="Status"),),
+                        ),
+                    ),
+                    params={"includeShadowTrails": False},
+                ),
+            ),
+        ),
+    )
+}
+
+# Calls made once per account before any collector runs (identity, region discovery).
+PREFLIGHT_OPERATIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
+
+
+def all_operations() -> list[str]:
+    """Every ``service:Operation`` the collectors (and the preflight) may call."""
+    ops = list(PREFLIGHT_OPERATIONS)
+    for spec in COLLECTORS.values():
+        ops += spec.operations
+    return list(dict.fromkeys(ops))

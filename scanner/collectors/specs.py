@@ -1,0 +1,140 @@
+"""The vocabulary of declarative collector specs (the data; the engine lives in engine.py).
+
+A collector is described, not programmed: which call lists the items, where the items are
+in each page, how to name them (id, ARN), which per-item detail calls complete them, and
+whether the service is global.  One generic engine then paginates, retries and records the
+outcome for every collector the same way, and the test for the IAM policy can read every
+operation the scanner may call straight from these specs.
+
+This module defines types only; the explicit registry is :mod:`scanner.collectors.registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a collector runs: one account, one region (``global`` for global services).
+
+    ``api_region`` is the region the client talks to (a global service is called in its
+    partition's home region); ``regions`` are all regions in the scan, which the Route 53
+    collector needs to know which SageMaker hostnames matter.
+    """
+
+    account_id: str
+    region: str
+    api_region: str
+    partition: str
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One per-item call that completes an item.
+
+    - ``params`` maps request parameter -> jmespath over the item; ``constants`` are fixed.
+    - ``result`` is a jmespath over the response (``None``: the whole response).
+    - ``key`` stores the result under that field; ``None`` *replaces* the item with the
+      result (``DescribeNotebookInstance`` output is the resource).
+    - ``paginate`` collects ``result`` from every page into one list.
+    - ``when`` limits the call to items it returns True for.
+    """
+
+    operation: str
+    params: Mapping[str, str]
+    result: str | None = None
+    key: str | None = None
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    paginate: bool = False
+    when: Callable[[Item, Scope], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One resource type produced from the pages of a :class:`Source`.
+
+    ``id`` / ``arn`` are jmespaths over the item.  ``arn_template`` builds an ARN where AWS
+    does not return one (``{partition} {region} {account} {id}`` are filled in).
+    ``id_prefix`` is stripped from the id (Route 53's ``/hostedzone/``).  ``transform``
+    rewrites the finished item (decode IAM policy documents).
+    """
+
+    type: str
+    items: str
+    id: str
+    arn: str | None = None
+    arn_template: str | None = None
+    id_prefix: str = ""
+    details: tuple[Detail, ...] = ()
+    transform: Callable[[Item], Item] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One list call (paginated where the API allows) and what to make of its pages."""
+
+    operation: str
+    outputs: tuple[Output, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One collected resource, ready for :meth:`Snapshot.add`."""
+
+    type: str
+    id: str
+    arn: str | None
+    data: Item
+
+
+# A step that cannot be said declaratively (Organizations' walk up the parent chain).  It
+# gets a call function ``(operation, params) -> response`` and the records made so far.
+CallFn = Callable[[str, Mapping[str, Any]], Item]
+PagesFn = Callable[[str, Mapping[str, Any]], list[Item]]
+Extra = Callable[[CallFn, PagesFn, Scope, list[Record]], list[Record]]
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    """A named collector: one service, its sources, and how to judge its failures.
+
+    ``not_collected_codes``: error kinds that mean "legitimately unavailable to these
+    credentials" for this collector (Organizations from a member account) and are recorded
+    as ``not_collected`` instead of ``error``.  ``extra_operations`` / ``extra_types`` list what
+    ``extra`` may call and produce, so the IAM policy test and the outcomes see them too.
+    """
+
+    name: str
+    service: str
+    sources: tuple[Source, ...]
+    is_global: bool = False
+    extra: Extra | None = None
+    extra_operations: tuple[str, ...] = ()
+    extra_types: tuple[str, ...] = ()
+    not_collected_kinds: frozenset[str] = frozenset()
+
+    @property
+    def resource_types(self) -> list[str]:
+        """Every type this collector produces, in spec order."""
+        return [out.type for src in self.sources for out in src.outputs] + list(self.extra_types)
+
+    @property
+    def operations(self) -> list[str]:
+        """Every ``service:Operation`` this collector may call."""
+        ops = [op for src in self.sources for op in _source_operations(src)]
+        ops += list(self.extra_operations)
+        return [f"{self.service}:{op}" for op in dict.fromkeys(ops)]
+
+
+def _source_operations(src: Source) -> list[str]:
+    ops = [src.operation]
+    for out in src.outputs:
+        ops += [d.operation for d in out.details]
+    return ops
