@@ -1,1 +1,69 @@
-"""privatelink-scanner."""
+"""The rule engine: rule packs as validated YAML data, evaluated over the enriched estate.
+
+Rule pack format
+================
+
+A pack is a YAML file with a ``rules:`` list (and optional ``pack:`` name and
+``description:``).  Shipped packs live in ``rules/*.yaml``; users add packs with
+``rule_packs:`` in config.yaml.  Unknown keys anywhere are errors.  Each rule::
+
+    - id: notebook-root-access-disabled      # lower-case words joined by "-"; unique across packs
+      title: Root access is disabled on the notebook instance
+      description: Why it matters (shown in the report and `scanner rules list`).
+      severity: medium                       # critical | high | medium | low | info
+      resource_type: sagemaker:notebook-instance   # see docs/ARCHITECTURE.md, or aws:account
+      requires: [ec2:subnet]                 # other types the verdict depends on (optional)
+      select: "enriched.is_vpc_default"      # optional jmespath: false → no finding at all
+      applies_to: "enriched.hosts_notebooks" # optional jmespath: false → NOT_APPLICABLE
+      not_applicable: "message for NOT_APPLICABLE findings"   # optional
+      check:
+        jmespath: RootAccess                 # the decisive value, read from the resource doc
+        on_missing:                          # REQUIRED for jmespath checks: value absent/null
+          assume: Enabled                    #   either substitute AWS's documented default ...
+          # status: FAIL                     #   ... or give the status outright
+          because: AWS enables root access when RootAccess is not specified.
+        pass_when: "@ == 'Disabled'"         # jmespath over the value; must yield true/false
+                                             # (omitted: the value itself must be true/false)
+      # or:  check: {builtin: endpoint_policy_restricted}   (scanner.engine.builtins.BUILTINS)
+      messages:                              # optional templates; {value}, {resource_id},
+        pass: "Root access is {value}"       # {account_id}, {region} and evidence names
+        fail: "Root access is {value}; expected Disabled"
+      evidence:                              # optional extra jmespath fields shown in findings
+        status: NotebookInstanceStatus
+      remediation:
+        text: How to fix it.
+        cli: aws sagemaker update-notebook-instance --notebook-instance-name {resource_id} --root-access Disabled
+      references: [https://docs.aws.amazon.com/...]    # at least one https URL
+
+The document a rule reads is the resource as collected (AWS's PascalCase field names) plus a
+lower-case ``enriched`` mapping of cross-resource facts (see :mod:`scanner.enrichment`).
+Expressions may use jmespath's functions plus ``lower()`` and ``upper()``.
+
+Verdicts: ``select`` → ``requires`` (a failed collector in scope gives ERROR) →
+``applies_to`` → check.  A jmespath error, a non-boolean verdict or a builtin exception gives
+ERROR, never PASS or FAIL.  Framework mappings are not written in rules: they come from
+``rules/frameworks/*.yaml``.
+"""
+
+from __future__ import annotations
+
+from scanner.engine.builtins import BUILTINS
+from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
+from scanner.engine.evaluate import evaluate
+from scanner.engine.loader import load_ruleset, parse_pack
+from scanner.engine.rules import Framework, Requirement, Rule, RuleSet
+
+__all__ = [
+    "BUILTINS",
+    "Builtin",
+    "CheckContext",
+    "CheckResult",
+    "Framework",
+    "Requirement",
+    "Rule",
+    "RuleSet",
+    "Subject",
+    "evaluate",
+    "load_ruleset",
+    "parse_pack",
+]

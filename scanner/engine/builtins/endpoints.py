@@ -1,0 +1,159 @@
+"""Builtins for SageMaker interface endpoints: DNS, security groups and policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.engine.checks import CheckContext, CheckResult
+from scanner.enrichment.estate import EstateResource
+
+
+def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """Clients in the VPC resolve the service hostname to this endpoint.
+
+    Either private DNS is on and the VPC has both DNS attributes, or a private hosted zone
+    associated with the VPC answers the hostname with a record pointing at the endpoint.
+    An absent ``PrivateDnsEnabled`` is treated as off: that can only lead to FAIL, never to
+    a PASS the data does not support.
+    """
+    e = res.enriched
+    vpc = e.get("vpc") or {}
+    private_dns = res.doc.get("PrivateDnsEnabled") is True
+    records = e.get("hosted_zone_records") or []
+    hostname = e.get("service_hostname")
+    evidence = {
+        "PrivateDnsEnabled": res.doc.get("PrivateDnsEnabled"),
+        "vpc_id": vpc.get("id"),
+        "EnableDnsSupport": vpc.get("EnableDnsSupport"),
+        "EnableDnsHostnames": vpc.get("EnableDnsHostnames"),
+        "service_hostname": hostname,
+        "hosted_zone_records": records,
+    }
+    if records:
+        zones = ", ".join(f"{r['zone_id']} {r['record']}" for r in records)
+        return CheckResult.passed(
+            f"{hostname} is answered by private hosted zone record(s) pointing at the endpoint: "
+            f"{zones}",
+            **evidence,
+        )
+    if not vpc.get("found"):
+        return CheckResult.error(
+            f"VPC {vpc.get('id')} of the endpoint is not in the snapshot", **evidence
+        )
+    attrs = {k: vpc.get(k) for k in ("EnableDnsSupport", "EnableDnsHostnames")}
+    if private_dns and any(not isinstance(v, bool) for v in attrs.values()):
+        return CheckResult.error(
+            "private DNS is on but the VPC's DNS attributes were not collected", **evidence
+        )
+    if private_dns and all(attrs.values()):
+        return CheckResult.passed(
+            f"private DNS is on and the VPC resolves it ({hostname} → endpoint)", **evidence
+        )
+    reasons = []
+    if not private_dns:
+        reasons.append("PrivateDnsEnabled is not true")
+    reasons += [f"VPC {k} is {v}" for k, v in attrs.items() if v is not True]
+    return CheckResult.failed(
+        f"clients resolve the public {hostname}: {'; '.join(reasons)}, and no private hosted zone "
+        "associated with the VPC answers it with this endpoint",
+        **evidence,
+    )
+
+
+def endpoint_security_group_restricted(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """The endpoint's groups are listed, none is the VPC default, none is open to the world.
+
+    No groups listed means AWS used the VPC's default group (FAIL).  A group missing from the
+    snapshot can only be judged when another group already fails; otherwise ERROR.
+    """
+    groups: list[dict[str, Any]] = res.enriched.get("security_groups") or []
+    evidence = {"security_groups": groups}
+    if not groups:
+        return CheckResult.failed(
+            "no security groups listed; AWS associates the VPC's default security group "
+            f"({res.enriched.get('vpc_default_security_group') or 'unknown'})",
+            **evidence,
+        )
+    problems = [
+        f"{g['id']} is the VPC's default security group" for g in groups if g["is_vpc_default"]
+    ]
+    problems += [
+        f"{g['id']} allows ingress from {', '.join(sorted({r['cidr'] for r in g['open_ingress']}))}"
+        for g in groups
+        if g["found"] and g["open_ingress"]
+    ]
+    if problems:
+        return CheckResult.failed("; ".join(problems), **evidence)
+    missing = [g["id"] for g in groups if not g["found"]]
+    if missing:
+        return CheckResult.error(
+            f"security group(s) {', '.join(missing)} not in the snapshot", **evidence
+        )
+    ids = ", ".join(g["id"] for g in groups)
+    return CheckResult.passed(
+        f"security group(s) {ids}: none is the default group, none admits 0.0.0.0/0 or ::/0",
+        **evidence,
+    )
+
+
+_FULL_ACTIONS = frozenset({"*", "*:*", "sagemaker:*"})
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _all_principals(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+
+
+def grants_full_access(statement: dict[str, Any]) -> bool:
+    """Allow, every principal, every (SageMaker) action, every resource, no condition."""
+    actions = [a.lower() for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+    return (
+        statement.get("Effect") == "Allow"
+        and _all_principals(statement.get("Principal"))
+        and any(a in _FULL_ACTIONS for a in actions)
+        and "*" in _as_list(statement.get("Resource"))
+        and not statement.get("Condition")
+    )
+
+
+def endpoint_policy_restricted(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """The endpoint policy is not the default full-access one.
+
+    Absent policy = AWS's default full access (FAIL).  Any Allow statement granting
+    everything unconditionally fails the rule even when Deny statements follow: this scanner
+    does not prove what a Deny takes away, so it does not PASS on it.
+    """
+    policy = res.enriched.get("policy") or {}
+    if not policy.get("present"):
+        return CheckResult.failed(
+            "no PolicyDocument: AWS applies the default policy, which allows every principal "
+            "every action on every resource",
+            policy=None,
+        )
+    if policy.get("parse_error"):
+        return CheckResult.error(
+            f"endpoint policy could not be parsed: {policy['parse_error']}",
+            policy_raw=res.doc.get("PolicyDocument"),
+        )
+    document = policy["document"]
+    statements = document.get("Statement")
+    if not isinstance(statements, list | dict) or not all(
+        isinstance(s, dict) for s in _as_list(statements)
+    ):
+        return CheckResult.error("endpoint policy has no valid Statement", policy=document)
+    full = [(i, s) for i, s in enumerate(_as_list(statements)) if grants_full_access(s)]
+    if full:
+        sids = ", ".join(str(s.get("Sid", f"#{i}")) for i, s in full)
+        return CheckResult.failed(
+            f"statement {sids} allows Principal * every action on Resource * with no condition "
+            "(the default full-access policy); expected principals, actions or conditions limited",
+            policy=document,
+        )
+    return CheckResult.passed(
+        "no statement grants every principal full access without a condition", policy=document
+    )

@@ -1,0 +1,144 @@
+"""Builtins for the network path: routes, VPC DNS attributes and private connectivity.
+
+These need more than one field, or must tell "not found" (ERROR) apart from "found and
+wrong" (FAIL), which a single jmespath expression cannot do.
+"""
+
+from __future__ import annotations
+
+from scanner.engine.checks import CheckContext, CheckResult
+from scanner.enrichment.estate import EstateResource
+from scanner.snapshot import OutcomeStatus
+
+
+def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """The effective route table of the notebook's subnet has no internet-gateway route.
+
+    A notebook without a SubnetId is NOT_APPLICABLE here: it runs on SageMaker's own network
+    with AWS-managed internet access, which ``notebook-in-vpc`` already reports as FAIL, so
+    failing it here too would double-count one misconfiguration.
+    """
+    e = res.enriched
+    if not e.get("in_vpc"):
+        return CheckResult.not_applicable(
+            "notebook has no SubnetId, so it has no VPC route table; it uses SageMaker's "
+            "service network with internet access (see notebook-in-vpc)"
+        )
+    subnet_id = e.get("subnet_id")
+    if not e.get("subnet_found"):
+        return CheckResult.error(
+            f"subnet {subnet_id} of the notebook is not in the snapshot", subnet_id=subnet_id
+        )
+    evidence = {
+        "subnet_id": subnet_id,
+        "vpc_id": e.get("vpc_id"),
+        "route_table": e.get("route_table"),
+        "internet_gateway_routes": e.get("internet_gateway_routes"),
+        "nat_routes": e.get("nat_routes"),
+    }
+    table = e.get("route_table")
+    if table is None:
+        return CheckResult.error(
+            f"no route table found for subnet {subnet_id}: neither an explicit association nor "
+            f"a main table of {e.get('vpc_id')}",
+            **evidence,
+        )
+    where = f"route table {table['id']} ({table['association']} association of {subnet_id})"
+    igw = e.get("internet_gateway_routes") or []
+    if igw:
+        routes = ", ".join(f"{r['destination']} -> {r['target']}" for r in igw)
+        return CheckResult.failed(
+            f"{where} routes to an internet gateway ({routes}); expected no igw- route",
+            **evidence,
+        )
+    nat = e.get("nat_routes") or []
+    suffix = f"; NAT routes: {', '.join(r['target'] for r in nat)}" if nat else ""
+    return CheckResult.passed(f"{where} has no internet-gateway route{suffix}", **evidence)
+
+
+def vpc_dns_attributes(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """Both enableDnsSupport and enableDnsHostnames are true.
+
+    An absent attribute is ERROR, not an assumed default: AWS's defaults differ between the
+    default VPC (both true) and other VPCs (enableDnsHostnames false), so it cannot be guessed.
+    """
+    support = res.doc.get("EnableDnsSupport")
+    hostnames = res.doc.get("EnableDnsHostnames")
+    evidence = {"EnableDnsSupport": support, "EnableDnsHostnames": hostnames}
+    missing = [k for k, v in evidence.items() if not isinstance(v, bool)]
+    if missing:
+        return CheckResult.error(
+            f"{', '.join(missing)} not collected (DescribeVpcAttribute); AWS's default depends "
+            "on whether this is the default VPC, so it cannot be assumed",
+            **evidence,
+        )
+    off = [k for k, v in evidence.items() if v is not True]
+    if off:
+        return CheckResult.failed(
+            f"{' and '.join(off)} is false; private DNS for the SageMaker endpoints needs both "
+            "EnableDnsSupport and EnableDnsHostnames true",
+            **evidence,
+        )
+    return CheckResult.passed("EnableDnsSupport and EnableDnsHostnames are both true", **evidence)
+
+
+def _lower(value: object) -> str:
+    return value.lower() if isinstance(value, str) else ""
+
+
+def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckResult:
+    """A private way into the VPC: VPN (attached VGW + available connection), Direct Connect
+    (a virtual interface on the attached VGW, or a DX gateway while a VGW is attached; best
+    effort, associations are not collected) or an available transit gateway attachment."""
+    e = res.enriched
+    attached = {
+        g["id"] for g in e.get("vpn_gateways", []) if _lower(g["attachment_state"]) == "attached"
+    }
+    vpn = [
+        c["id"]
+        for c in e.get("vpn_connections", [])
+        if c["vpn_gateway_id"] in attached and _lower(c["state"]) == "available"
+    ]
+    tgw = [
+        a["id"]
+        for a in e.get("transit_gateway_attachments", [])
+        if _lower(a["state"]) == "available"
+    ]
+    vifs = [
+        v["id"]
+        for v in e.get("direct_connect_virtual_interfaces", [])
+        if _lower(v["state"]) == "available"
+    ]
+    dx_gateways = e.get("direct_connect_gateways", []) if attached else []
+    evidence = {
+        "attached_vpn_gateways": sorted(attached),
+        "available_vpn_connections": vpn,
+        "available_transit_gateway_attachments": tgw,
+        "direct_connect_virtual_interfaces": vifs,
+        "direct_connect_gateways": dx_gateways,
+    }
+    paths = []
+    if vpn:
+        paths.append(f"VPN connection(s) {', '.join(vpn)} on {', '.join(sorted(attached))}")
+    if vifs:
+        paths.append(f"Direct Connect virtual interface(s) {', '.join(vifs)}")
+    elif dx_gateways:
+        paths.append(f"Direct Connect gateway(s) {', '.join(dx_gateways)} with a VGW attached")
+    if tgw:
+        paths.append(f"transit gateway attachment(s) {', '.join(tgw)}")
+    if paths:
+        return CheckResult.passed(f"private connectivity via {'; '.join(paths)}", **evidence)
+    unseen = sorted(
+        {
+            f"{o.collector} ({o.status})"
+            for rtype in ("directconnect:virtual-interface", "directconnect:gateway")
+            for o in ctx.snapshot.outcomes_for(rtype, res.account_id, res.region)
+            if o.status in (OutcomeStatus.DISABLED, OutcomeStatus.NOT_COLLECTED)
+        }
+    )
+    note = f"; Direct Connect was not checked: {', '.join(unseen)}" if unseen else ""
+    return CheckResult.failed(
+        "no private way in: expected an attached VPN gateway with an available VPN connection, "
+        f"Direct Connect, or an available transit gateway attachment{note}",
+        **evidence,
+    )

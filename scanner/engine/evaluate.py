@@ -1,0 +1,277 @@
+"""Evaluate a rule set over an enriched estate: one finding per (rule, subject).
+
+Order of decisions for each resource of the rule's type:
+
+1. ``select`` false → no finding at all (the resource is not what the rule is about, e.g.
+   non-default security groups for ``vpc-default-security-group-closed``).
+2. A collector producing any type in ``requires`` failed in the resource's scope → ERROR
+   naming the collector, operation and error code.  This comes before ``applies_to``
+   because applicability itself may rest on the missing data.
+3. ``applies_to`` false → NOT_APPLICABLE (so coverage shows).
+4. The check: PASS or FAIL, or ERROR when it could not decide (jmespath type error,
+   a non-boolean verdict, a builtin exception).
+
+Independently, when the listing of the rule's own type failed in a scope, that scope gets one
+ERROR finding with ``resource_id`` ``*``: there may be resources nobody has seen.
+Outcomes ``disabled`` / ``not_collected`` never stop evaluation; they are listed in the
+finding's evidence under ``collection``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+
+from scanner.config import Config
+from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
+from scanner.engine.rules import JmespathCheck, Rule, RuleSet
+from scanner.enrichment.estate import Estate, EstateResource
+from scanner.models import Finding, Status
+from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """Substitute ``{name}`` placeholders (no attribute access, unlike ``str.format``)."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        value = values[name]
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def _outcomes(
+    snapshot: Snapshot, rule: Rule, account_id: str, region: str
+) -> list[CollectorOutcome]:
+    """Outcomes of collectors the rule depends on in a scope.  A global subject (the account)
+    depends on its types in every region of the account."""
+    if region == GLOBAL_REGION:
+        found = [
+            o
+            for o in snapshot.collectors
+            if o.account_id == account_id and set(o.resource_types) & set(rule.requires)
+        ]
+    else:
+        found = []
+        for rtype in rule.requires:
+            found += snapshot.outcomes_for(rtype, account_id, region)
+    unique = {(o.collector, o.account_id, o.region, o.status, o.operation): o for o in found}
+    return [unique[k] for k in sorted(unique, key=str)]
+
+
+def _describe(o: CollectorOutcome) -> dict[str, Any]:
+    return {
+        "collector": o.collector,
+        "account_id": o.account_id,
+        "region": o.region,
+        "status": str(o.status),
+        "operation": o.operation,
+        "error_code": o.error_code,
+        "error_message": o.error_message,
+    }
+
+
+def _failure_text(failed: list[CollectorOutcome]) -> str:
+    parts = [
+        f"collector {o.collector} failed in {o.account_id}/{o.region}"
+        + (f" on {o.operation}" if o.operation else "")
+        + f": {o.error_code or 'error'}"
+        + (f" ({o.error_message})" if o.error_message else "")
+        for o in failed
+    ]
+    return "; ".join(parts)
+
+
+class _RuleRun:
+    """Evaluation of one rule; holds the context so helpers stay small."""
+
+    def __init__(self, rule: Rule, ctx: CheckContext) -> None:
+        self.rule = rule
+        self.ctx = ctx
+
+    def finding(self, subject: Subject, result: CheckResult) -> Finding:
+        values = {
+            "resource_id": subject.id,
+            "account_id": subject.account_id,
+            "region": subject.region,
+        }
+        evidence = dict(result.evidence)
+        degraded = [
+            _describe(o)
+            for o in _outcomes(self.ctx.snapshot, self.rule, subject.account_id, subject.region)
+            if o.status in (OutcomeStatus.DISABLED, OutcomeStatus.NOT_COLLECTED)
+        ]
+        if degraded:
+            evidence["collection"] = degraded
+        return Finding(
+            rule_id=self.rule.id,
+            status=result.status,
+            severity=self.rule.severity,
+            account_id=subject.account_id,
+            region=subject.region,
+            resource_type=subject.type,
+            resource_id=subject.id,
+            resource_arn=subject.arn,
+            title=self.rule.title,
+            message=result.message,
+            evidence=evidence,
+            frameworks={k: list(v) for k, v in self.rule.frameworks.items()},
+            remediation={
+                "text": self.rule.remediation["text"],
+                "cli": render(self.rule.remediation["cli"], values),
+                "references": list(self.rule.references),
+            },
+        )
+
+    def listing_failures(self) -> list[Finding]:
+        """One ERROR per scope where the rule's own resource type could not be listed."""
+        scopes: dict[tuple[str, str], list[CollectorOutcome]] = {}
+        for o in self.ctx.snapshot.collectors:
+            if o.status is OutcomeStatus.ERROR and self.rule.resource_type in o.resource_types:
+                scopes.setdefault((o.account_id, o.region), []).append(o)
+        out = []
+        for (acct, region), failed in sorted(scopes.items()):
+            subject = Subject(acct, region, self.rule.resource_type, "*")
+            result = CheckResult.error(
+                f"could not list {self.rule.resource_type} in {acct}/{region}, so resources "
+                f"there may be unchecked: {_failure_text(failed)}",
+                failed_collectors=[_describe(o) for o in failed],
+            )
+            out.append(self.finding(subject, result))
+        return out
+
+    def dependency_error(self, subject: Subject) -> CheckResult | None:
+        failed = [
+            o
+            for o in _outcomes(self.ctx.snapshot, self.rule, subject.account_id, subject.region)
+            if o.status is OutcomeStatus.ERROR
+        ]
+        if not failed:
+            return None
+        return CheckResult.error(
+            f"cannot evaluate: data this rule needs was not collected: {_failure_text(failed)}",
+            failed_collectors=[_describe(o) for o in failed],
+        )
+
+    def extra_evidence(self, res: EstateResource) -> dict[str, Any]:
+        return {name: expr.search(res.doc) for name, expr in self.rule.evidence.items()}
+
+    def jmespath(self, check: JmespathCheck, res: EstateResource) -> CheckResult:
+        raw = check.value.search(res.doc)
+        evidence: dict[str, Any] = {check.value.source: raw, **self.extra_evidence(res)}
+        values: dict[str, Any] = {
+            **evidence,
+            "value": raw,
+            "resource_id": res.id,
+            "account_id": res.account_id,
+            "region": res.region,
+        }
+        om = check.on_missing
+        seen = json.dumps(raw, default=str)
+        if raw is None:
+            evidence["on_missing"] = om.because
+            if om.status is not None:
+                return CheckResult(
+                    om.status, f"{check.value.source} is absent: {om.because}", evidence
+                )
+            values["value"] = om.assume
+            seen = f"absent, which means {json.dumps(om.assume)} ({om.because})"
+        verdict = (
+            values["value"] if check.pass_when is None else check.pass_when.search(values["value"])
+        )
+        expected = check.pass_when.source if check.pass_when else "true"
+        if not isinstance(verdict, bool):
+            return CheckResult(
+                Status.ERROR,
+                f"check did not yield true/false (got {verdict!r}) for "
+                f"{check.value.source} = {seen}; expected `{expected}`",
+                evidence,
+            )
+        status = Status.PASS if verdict else Status.FAIL
+        template = self.rule.pass_message if verdict else self.rule.fail_message
+        if template is not None:
+            message = render(template, values)
+        else:
+            message = f"{check.value.source} is {seen}; expected `{expected}`"
+        return CheckResult(status, message, evidence)
+
+    def check(self, res: EstateResource) -> CheckResult:
+        check = self.rule.check
+        if isinstance(check, JmespathCheck):
+            return self.jmespath(check, res)
+        assert check.per_resource is not None
+        result = check.per_resource(res, self.ctx)
+        if self.rule.evidence:
+            result = CheckResult(
+                result.status, result.message, {**result.evidence, **self.extra_evidence(res)}
+            )
+        return result
+
+    def guarded(self, res: EstateResource) -> CheckResult | None:
+        """Steps 1-4 of the module docstring; None means "not selected"."""
+        try:
+            if self.rule.select is not None and not self.rule.select.search(res.doc):
+                return None
+            dep = self.dependency_error(Subject.of(res))
+            if dep is not None:
+                return dep
+            if self.rule.applies_to is not None and not self.rule.applies_to.search(res.doc):
+                return CheckResult.not_applicable(
+                    self.rule.not_applicable
+                    or f"not applicable: `{self.rule.applies_to.source}` is false",
+                )
+            return self.check(res)
+        except JMESPathError as exc:
+            return CheckResult.error(f"rule expression failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a crashing check is an ERROR finding, never PASS
+            return CheckResult.error(f"check raised {type(exc).__name__}: {exc}")
+
+    def over_estate(self, builtin: Builtin) -> Iterable[Finding]:
+        assert builtin.over_estate is not None
+        try:
+            pairs = list(builtin.over_estate(self.ctx))
+        except Exception as exc:  # noqa: BLE001 - see guarded()
+            accounts = sorted({r.account_id for r in self.ctx.estate}) or self.ctx.snapshot.accounts
+            for acct in accounts:
+                subject = Subject(acct, GLOBAL_REGION, self.rule.resource_type, "*")
+                yield self.finding(
+                    subject, CheckResult.error(f"check raised {type(exc).__name__}: {exc}")
+                )
+            return
+        for subject, result in pairs:
+            yield self.finding(subject, self.dependency_error(subject) or result)
+
+    def run(self) -> list[Finding]:
+        out = self.listing_failures()
+        check = self.rule.check
+        if isinstance(check, Builtin) and check.over_estate is not None:
+            out.extend(self.over_estate(check))
+            return out
+        for res in self.ctx.estate.resources(self.rule.resource_type):
+            result = self.guarded(res)
+            if result is not None:
+                out.append(self.finding(Subject.of(res), result))
+        return out
+
+
+def evaluate(ruleset: RuleSet, estate: Estate, snapshot: Snapshot, config: Config) -> list[Finding]:
+    """All findings, ordered by rule (pack order), account, region, resource id."""
+    findings: list[Finding] = []
+    for rule in ruleset.rules:
+        ctx = CheckContext(rule=rule, estate=estate, snapshot=snapshot, config=config)
+        findings.extend(
+            sorted(
+                _RuleRun(rule, ctx).run(),
+                key=lambda f: (f.account_id, f.region, f.resource_type, f.resource_id),
+            )
+        )
+    return findings

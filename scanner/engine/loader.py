@@ -1,0 +1,166 @@
+"""Load and validate rule packs: the shipped ones plus any the user's config names.
+
+Every problem is an :class:`~scanner.errors.InputError` naming the file and line, so the CLI
+can print it and exit 2: unknown keys, a bad jmespath expression, an unknown resource type or
+builtin, a bad severity, a missing ``on_missing`` and duplicate ids (across packs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from jmespath.exceptions import JMESPathError
+from pydantic import ValidationError
+
+from scanner.engine.builtins import BUILTINS
+from scanner.engine.checks import Builtin
+from scanner.engine.frameworks import load_frameworks, mappings_by_rule, read_doc, shipped_yaml
+from scanner.engine.jmes import Expression, compile_expression
+from scanner.engine.rules import (
+    CheckSpec,
+    JmespathCheck,
+    OnMissing,
+    PackSpec,
+    Rule,
+    RuleSet,
+    RuleSpec,
+)
+from scanner.enrichment.resource_types import RESOURCE_TYPES
+from scanner.errors import InputError
+from scanner.models import Status
+from scanner.yamldoc import PathKey, YamlDoc, load_yaml, pydantic_error
+
+RULES_PACKAGE = "scanner.rulepacks"
+
+
+def _expr(doc: YamlDoc, source: str, where: PathKey) -> Expression:
+    try:
+        return compile_expression(source)
+    except JMESPathError as exc:
+        detail = str(exc).replace("\n", " ")
+        raise doc.error(f"{'.'.join(map(str, where))}: bad jmespath: {detail}", where) from None
+
+
+def _check(
+    doc: YamlDoc, spec: CheckSpec, at: PathKey, builtins: Mapping[str, Builtin]
+) -> JmespathCheck | Builtin:
+    if spec.builtin is not None:
+        extra = [k for k in ("jmespath", "pass_when", "on_missing") if getattr(spec, k) is not None]
+        if extra:
+            raise doc.error(f"check: a builtin check cannot also set {', '.join(extra)}", at)
+        if spec.builtin not in builtins:
+            known = ", ".join(sorted(builtins))
+            raise doc.error(
+                f"check.builtin: unknown builtin {spec.builtin!r} (known: {known})",
+                (*at, "builtin"),
+            )
+        return builtins[spec.builtin]
+    if spec.jmespath is None:
+        raise doc.error("check: set either `jmespath` (with `on_missing`) or `builtin`", at)
+    if spec.on_missing is None:
+        raise doc.error(
+            "check.on_missing: required for a jmespath check; say what an absent value means, "
+            "citing AWS's documented default",
+            at,
+        )
+    om = spec.on_missing
+    return JmespathCheck(
+        value=_expr(doc, spec.jmespath, (*at, "jmespath")),
+        pass_when=None
+        if spec.pass_when is None
+        else _expr(doc, spec.pass_when, (*at, "pass_when")),
+        on_missing=OnMissing(
+            because=om.because,
+            assume=om.assume,
+            status=Status(om.status) if om.status is not None else None,
+        ),
+    )
+
+
+def _rule(doc: YamlDoc, i: int, spec: RuleSpec, builtins: Mapping[str, Builtin]) -> Rule:
+    at: PathKey = ("rules", i)
+    if spec.resource_type not in RESOURCE_TYPES:
+        raise doc.error(
+            f"rules.{i}.resource_type: unknown resource type {spec.resource_type!r}",
+            (*at, "resource_type"),
+        )
+    for j, rtype in enumerate(spec.requires):
+        if rtype not in RESOURCE_TYPES:
+            raise doc.error(
+                f"rules.{i}.requires: unknown resource type {rtype!r}", (*at, "requires", j)
+            )
+    requires = tuple(dict.fromkeys([spec.resource_type, *spec.requires]))
+    return Rule(
+        id=spec.id,
+        title=spec.title,
+        description=spec.description.strip(),
+        severity=spec.severity,
+        resource_type=spec.resource_type,
+        check=_check(doc, spec.check, (*at, "check"), builtins),
+        requires=requires,
+        remediation={"text": spec.remediation.text.strip(), "cli": spec.remediation.cli.strip()},
+        references=tuple(spec.references),
+        source=doc.source,
+        line=doc.line_of((*at, "id")),
+        select=None if spec.select is None else _expr(doc, spec.select, (*at, "select")),
+        applies_to=None
+        if spec.applies_to is None
+        else _expr(doc, spec.applies_to, (*at, "applies_to")),
+        not_applicable=spec.not_applicable,
+        pass_message=spec.messages.pass_,
+        fail_message=spec.messages.fail,
+        evidence={k: _expr(doc, v, (*at, "evidence", k)) for k, v in spec.evidence.items()},
+    )
+
+
+def parse_pack(doc: YamlDoc, builtins: Mapping[str, Builtin] = BUILTINS) -> list[Rule]:
+    """Validate one pack document into rules (ids not yet checked across packs)."""
+    if not isinstance(doc.value, dict):
+        raise doc.error("a rule pack must be a mapping with a `rules:` list")
+    try:
+        spec = PackSpec(**doc.value)
+    except ValidationError as exc:
+        raise pydantic_error(doc, exc) from None
+    return [_rule(doc, i, r, builtins) for i, r in enumerate(spec.rules)]
+
+
+def shipped_pack_docs() -> list[YamlDoc]:
+    """The packs that ship inside the package (``rules/*.yaml``)."""
+    return [read_doc(f) for f in shipped_yaml(RULES_PACKAGE)]
+
+
+def load_ruleset(
+    extra_packs: Sequence[Path] = (),
+    disabled: Sequence[str] = (),
+    *,
+    builtins: Mapping[str, Builtin] = BUILTINS,
+    include_shipped: bool = True,
+) -> RuleSet:
+    """Shipped packs plus ``extra_packs``, validated, minus ``disabled`` rule ids."""
+    docs = (shipped_pack_docs() if include_shipped else []) + [load_yaml(p) for p in extra_packs]
+    rules: list[Rule] = []
+    first: dict[str, Rule] = {}
+    for doc in docs:
+        for i, rule in enumerate(parse_pack(doc, builtins)):
+            if rule.id in first:
+                prev = first[rule.id]
+                raise doc.error(
+                    f"rules.{i}.id: duplicate rule id {rule.id!r} "
+                    f"(first defined at {prev.source}:{prev.line})",
+                    ("rules", i, "id"),
+                )
+            first[rule.id] = rule
+            rules.append(rule)
+    unknown = sorted(set(disabled) - set(first))
+    if unknown:
+        raise InputError(f"disabled_rules: unknown rule id(s): {', '.join(unknown)}")
+    frameworks = load_frameworks(set(first)) if include_shipped else []
+    mapping = mappings_by_rule(frameworks)
+    kept = [
+        dataclasses.replace(r, frameworks=mapping.get(r.id, {}))
+        for r in rules
+        if r.id not in set(disabled)
+    ]
+    return RuleSet(rules=tuple(kept), frameworks=tuple(frameworks))

@@ -1,0 +1,131 @@
+"""Enrichment: resolve cross-resource facts once, so rules stay declarative.
+
+:func:`enrich` turns a :class:`~scanner.snapshot.Snapshot` into an :class:`Estate`.  It is
+pure: it never calls AWS and never mutates the snapshot.  Every resource's document gains a
+top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is added:
+
+``sagemaker:notebook-instance``
+    ``in_vpc``, ``subnet_id``, ``subnet_found``, ``vpc_id``, ``route_table``
+    (``{id, association: explicit|main}`` or null), ``internet_gateway_routes``,
+    ``nat_routes``, ``routes_to_internet`` (null when the route table is unknown).
+``ec2:vpc``
+    ``notebooks`` (names), ``hosts_notebooks``, ``in_scope`` (listed in ``scope.vpcs``),
+    ``sagemaker_endpoints`` (``{notebook|api|runtime|studio: [{id, service_name, type,
+    state, available}]}``), ``has_sagemaker_endpoints``, ``default_security_group``,
+    ``flow_logs``, ``vpn_gateways``, ``vpn_connections``, ``transit_gateway_attachments``,
+    ``direct_connect_virtual_interfaces``, ``direct_connect_gateways``.
+``ec2:vpc-endpoint``
+    ``sagemaker_kind``, ``service_hostname``, ``vpc`` (id, found and both DNS attributes),
+    ``vpc_default_security_group``, ``security_groups`` (resolved), ``hosted_zone_records``
+    (private-zone records answering the service hostname with this endpoint), ``policy``
+    (``{present, document, parse_error}``).
+``ec2:security-group``
+    ``is_vpc_default``.
+``aws:account`` (synthetic; region ``global``, id the account id)
+    ``trails``: every CloudTrail trail of the account, deduplicated by ARN, with
+    ``is_multi_region`` and ``is_logging``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.config import Config
+from scanner.enrichment.endpoints import SAGEMAKER_KINDS, endpoint_facts, endpoint_summary
+from scanner.enrichment.endpoints import sagemaker_kind as _kind
+from scanner.enrichment.estate import Estate, EstateResource
+from scanner.enrichment.index import SnapshotIndex
+from scanner.enrichment.network import (
+    default_security_group,
+    flow_logs,
+    notebook_facts,
+    notebooks_by_vpc,
+    private_connectivity,
+)
+from scanner.enrichment.resource_types import ACCOUNT_TYPE, RESOURCE_TYPES
+from scanner.snapshot import GLOBAL_REGION, Resource, Snapshot
+
+__all__ = ["ACCOUNT_TYPE", "RESOURCE_TYPES", "Estate", "EstateResource", "enrich"]
+
+
+def _vpc_facts(
+    index: SnapshotIndex,
+    res: Resource,
+    notebooks: list[str],
+    config: Config,
+) -> dict[str, Any]:
+    endpoints: dict[str, list[dict[str, Any]]] = {k: [] for k in SAGEMAKER_KINDS}
+    for ep in index.in_scope(res.account_id, res.region, "ec2:vpc-endpoint"):
+        kind = _kind(res.region, ep.data.get("ServiceName"))
+        if kind is not None and ep.data.get("VpcId") == res.id:
+            endpoints[kind].append(endpoint_summary(ep.id, ep.data))
+    return {
+        "notebooks": notebooks,
+        "hosts_notebooks": bool(notebooks),
+        "in_scope": res.id in config.scope.vpcs,
+        "sagemaker_endpoints": endpoints,
+        "has_sagemaker_endpoints": any(endpoints.values()),
+        "default_security_group": default_security_group(index, res.account_id, res.region, res.id),
+        "flow_logs": flow_logs(index, res.account_id, res.region, res.id),
+        **private_connectivity(index, res.account_id, res.region, res.id),
+    }
+
+
+def _trail_summary(res: Resource) -> dict[str, Any]:
+    status = res.data.get("Status") or {}
+    return {
+        "arn": res.data.get("TrailARN", res.id),
+        "name": res.data.get("Name"),
+        "home_region": res.data.get("HomeRegion", res.region),
+        "is_multi_region": res.data.get("IsMultiRegionTrail") is True,
+        "is_logging": status.get("IsLogging") is True,
+    }
+
+
+def _account_resource(index: SnapshotIndex, account_id: str) -> EstateResource:
+    trails: dict[str, dict[str, Any]] = {}
+    for trail in index.in_account(account_id, "cloudtrail:trail"):
+        summary = _trail_summary(trail)
+        trails.setdefault(summary["arn"], summary)
+    doc = {"AccountId": account_id, "enriched": {"trails": [trails[k] for k in sorted(trails)]}}
+    return EstateResource(account_id, GLOBAL_REGION, ACCOUNT_TYPE, account_id, None, doc)
+
+
+def enrich(snapshot: Snapshot, config: Config) -> Estate:
+    """Resolve cross-resource facts once; see the module docstring for what is added."""
+    index = SnapshotIndex(snapshot)
+    notebooks = {
+        (r.account_id, r.region, r.id): notebook_facts(index, r.account_id, r.region, r.data)
+        for r in snapshot.iter_resources("sagemaker:notebook-instance")
+    }
+    hosted = notebooks_by_vpc(index, notebooks)
+    default_groups = {
+        (r.account_id, r.region, r.data.get("VpcId")): r.id
+        for r in snapshot.iter_resources("ec2:security-group")
+        if r.data.get("GroupName") == "default"
+    }
+
+    def facts(res: Resource) -> dict[str, Any]:
+        key = (res.account_id, res.region, res.id)
+        if res.type == "sagemaker:notebook-instance":
+            return notebooks[key]
+        if res.type == "ec2:vpc":
+            return _vpc_facts(index, res, hosted.get(key, []), config)
+        if res.type == "ec2:vpc-endpoint":
+            vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
+            return endpoint_facts(
+                index, res.account_id, res.region, res.data, default_groups.get(vpc_key)
+            )
+        if res.type == "ec2:security-group":
+            vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
+            return {"is_vpc_default": default_groups.get(vpc_key) == res.id}
+        return {}
+
+    out = [
+        EstateResource(
+            r.account_id, r.region, r.type, r.id, r.arn, {**r.data, "enriched": facts(r)}
+        )
+        for r in snapshot.iter_resources()
+    ]
+    out.extend(_account_resource(index, acct) for acct in index.accounts())
+    return Estate.of(out)

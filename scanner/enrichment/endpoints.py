@@ -1,0 +1,216 @@
+"""VPC endpoint joins: which SageMaker service an endpoint serves, its security groups, the
+DNS that makes clients actually use it, and its parsed policy.
+
+An interface endpoint only keeps traffic private if clients resolve the service hostname to
+the endpoint's private addresses.  That happens either through the endpoint's private DNS
+(which needs the VPC's ``enableDnsSupport`` and ``enableDnsHostnames``) or through a private
+hosted zone, associated with the VPC, whose record for the service hostname points at the
+endpoint (the blog post's approach).  Both facts are resolved here so the rule only has to
+read them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.enrichment.index import SnapshotIndex
+
+SAGEMAKER_KINDS = ("notebook", "api", "runtime", "studio")
+
+
+def service_names(region: str) -> dict[str, str]:
+    """SageMaker PrivateLink service names in a region, by kind."""
+    return {
+        "notebook": f"aws.sagemaker.{region}.notebook",
+        "api": f"com.amazonaws.{region}.sagemaker.api",
+        "runtime": f"com.amazonaws.{region}.sagemaker.runtime",
+        "studio": f"aws.sagemaker.{region}.studio",
+    }
+
+
+def service_hostnames(region: str) -> dict[str, str]:
+    """The hostname clients resolve for each kind (notebooks and Studio use a wildcard)."""
+    return {
+        "notebook": f"*.notebook.{region}.sagemaker.aws",
+        "api": f"api.sagemaker.{region}.amazonaws.com",
+        "runtime": f"runtime.sagemaker.{region}.amazonaws.com",
+        "studio": f"*.studio.{region}.sagemaker.aws",
+    }
+
+
+def sagemaker_kind(region: str, service_name: Any) -> str | None:
+    """``notebook``/``api``/``runtime``/``studio`` for a SageMaker service name, else None."""
+    for kind, name in service_names(region).items():
+        if service_name == name:
+            return kind
+    return None
+
+
+def dns_name(value: Any) -> str:
+    """Canonical form of a DNS name: lower case, no trailing dot, ``\\052`` read as ``*``."""
+    if not isinstance(value, str):
+        return ""
+    return value.strip().rstrip(".").lower().replace("\\052", "*")
+
+
+def _covers(pattern: str, name: str) -> bool:
+    """True when ``pattern`` (possibly ``*.suffix``) matches ``name`` (DNS wildcard rules)."""
+    if pattern == name:
+        return True
+    return pattern.startswith("*.") and name.endswith(pattern[1:]) and not name.startswith("*.")
+
+
+def _record_target(record: dict[str, Any]) -> list[str]:
+    alias = record.get("AliasTarget")
+    if isinstance(alias, dict):
+        target = dns_name(alias.get("DNSName"))
+        return [target.removeprefix("dualstack.")]
+    if record.get("Type") == "CNAME":
+        return [dns_name(rr.get("Value")) for rr in record.get("ResourceRecords") or []]
+    return []
+
+
+def _points_at(targets: list[str], entries: list[str]) -> bool:
+    return any(_covers(e, t) or t == e for t in targets for e in entries)
+
+
+def hosted_zone_answers(
+    index: SnapshotIndex,
+    account_id: str,
+    region: str,
+    vpc_id: Any,
+    hostname: str,
+    endpoint: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Records in private zones associated with the VPC that answer ``hostname`` with the
+    endpoint.  A record answers when its name is the hostname, or a wildcard covering it;
+    for a wildcard hostname (notebooks) only the same wildcard answers every notebook."""
+    entries = [dns_name(e.get("DnsName")) for e in endpoint.get("DnsEntries") or []]
+    out: list[dict[str, Any]] = []
+    for zone in index.global_in(account_id, "route53:hosted-zone"):
+        associated = any(
+            v.get("VPCId") == vpc_id and v.get("VPCRegion", region) == region
+            for v in zone.data.get("VPCs") or []
+        )
+        if not associated:
+            continue
+        for record in zone.data.get("ResourceRecordSets") or []:
+            name = dns_name(record.get("Name"))
+            answers = name == hostname or (
+                not hostname.startswith("*.") and _covers(name, hostname)
+            )
+            if answers and _points_at(_record_target(record), entries):
+                out.append(
+                    {
+                        "zone_id": zone.id,
+                        "zone_name": zone.data.get("Name"),
+                        "record": record.get("Name"),
+                        "type": record.get("Type"),
+                        "target": _record_target(record),
+                    }
+                )
+    return out
+
+
+def parse_policy(raw: Any) -> dict[str, Any]:
+    """The endpoint policy as an object, or the reason it could not be parsed (never raises)."""
+    if raw is None:
+        return {"present": False, "document": None, "parse_error": None}
+    if isinstance(raw, dict):
+        return {"present": True, "document": raw, "parse_error": None}
+    if not isinstance(raw, str):
+        return {"present": True, "document": None, "parse_error": f"not a string: {raw!r}"}
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {"present": True, "document": None, "parse_error": f"invalid JSON: {exc}"}
+    if not isinstance(doc, dict):
+        return {"present": True, "document": None, "parse_error": "policy is not a JSON object"}
+    return {"present": True, "document": doc, "parse_error": None}
+
+
+def open_ingress(group: dict[str, Any]) -> list[dict[str, Any]]:
+    """Inbound rules of a security group that admit 0.0.0.0/0 or ::/0."""
+    out = []
+    for perm in group.get("IpPermissions") or []:
+        cidrs = [r.get("CidrIp") for r in perm.get("IpRanges") or []]
+        cidrs += [r.get("CidrIpv6") for r in perm.get("Ipv6Ranges") or []]
+        for cidr in cidrs:
+            if cidr in ("0.0.0.0/0", "::/0"):
+                out.append(
+                    {
+                        "cidr": cidr,
+                        "protocol": perm.get("IpProtocol"),
+                        "from_port": perm.get("FromPort"),
+                        "to_port": perm.get("ToPort"),
+                    }
+                )
+    return out
+
+
+def security_groups(
+    index: SnapshotIndex,
+    account_id: str,
+    region: str,
+    group_ids: list[str],
+    default_group: str | None,
+) -> list[dict[str, Any]]:
+    """Resolve group ids: found or not, default or not, and any world-open ingress."""
+    out = []
+    for gid in group_ids:
+        group = index.data(account_id, region, "ec2:security-group", gid)
+        out.append(
+            {
+                "id": gid,
+                "found": group is not None,
+                "name": group.get("GroupName") if group else None,
+                "is_vpc_default": gid == default_group
+                or (group is not None and group.get("GroupName") == "default"),
+                "open_ingress": open_ingress(group) if group else None,
+            }
+        )
+    return out
+
+
+def endpoint_facts(
+    index: SnapshotIndex,
+    account_id: str,
+    region: str,
+    data: dict[str, Any],
+    default_group: str | None,
+) -> dict[str, Any]:
+    """Everything the endpoint rules need, resolved from the rest of the snapshot."""
+    kind = sagemaker_kind(region, data.get("ServiceName"))
+    vpc_id = data.get("VpcId")
+    vpc = index.data(account_id, region, "ec2:vpc", vpc_id) if isinstance(vpc_id, str) else None
+    group_ids = [g.get("GroupId") for g in data.get("Groups") or [] if g.get("GroupId")]
+    hostname = service_hostnames(region)[kind] if kind else None
+    return {
+        "sagemaker_kind": kind,
+        "service_hostname": hostname,
+        "vpc": {
+            "id": vpc_id,
+            "found": vpc is not None,
+            "EnableDnsSupport": vpc.get("EnableDnsSupport") if vpc else None,
+            "EnableDnsHostnames": vpc.get("EnableDnsHostnames") if vpc else None,
+        },
+        "vpc_default_security_group": default_group,
+        "security_groups": security_groups(index, account_id, region, group_ids, default_group),
+        "hosted_zone_records": []
+        if hostname is None
+        else hosted_zone_answers(index, account_id, region, vpc_id, hostname, data),
+        "policy": parse_policy(data.get("PolicyDocument")),
+    }
+
+
+def endpoint_summary(rid: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A VPC's view of one of its endpoints (``available`` is the case-insensitive test)."""
+    state = data.get("State")
+    return {
+        "id": rid,
+        "service_name": data.get("ServiceName"),
+        "type": data.get("VpcEndpointType"),
+        "state": state,
+        "available": isinstance(state, str) and state.lower() == "available",
+    }
