@@ -15,6 +15,7 @@ from enum import StrEnum
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
@@ -125,8 +126,9 @@ def classify(exc: BaseException) -> ErrorInfo:
         return ErrorInfo(ErrorKind.READ_ONLY_VIOLATION, "ReadOnlyViolation", str(exc))
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return ErrorInfo(ErrorKind.CREDENTIALS, type(exc).__name__, str(exc))
-    if isinstance(exc, BotoConnectionError):
-        # EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ProxyConnectionError
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError (connection);
+        # ReadTimeoutError, ConnectionClosedError (HTTP client)
         return ErrorInfo(ErrorKind.UNREACHABLE, type(exc).__name__, _short(str(exc)))
     if isinstance(exc, ParamValidationError | BotoCoreError):
         return ErrorInfo(ErrorKind.SERVICE, type(exc).__name__, str(exc))
