@@ -1,0 +1,278 @@
+"""Offline snapshot builder for engine/enrichment tests.
+
+:func:`compliant_snapshot` builds one account and region that passes every rule of the
+shipped pack; a test changes exactly one field (via :func:`data`) and asserts the one
+finding that changes.  Field names follow docs/ARCHITECTURE.md, i.e. what boto3 returns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.config import Config
+from scanner.engine import RuleSet, evaluate, load_ruleset
+from scanner.enrich import enrich
+from scanner.models import Finding
+from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+
+ACCOUNT = "111122223333"
+REGION = "us-west-2"
+VPC = "vpc-0a1"
+SUBNET = "subnet-0a1"
+MAIN_RTB = "rtb-main"
+SG_DEFAULT = "sg-default"
+SG_ENDPOINT = "sg-endpoint"
+NOTEBOOK = "analytics"
+EP_NOTEBOOK = "vpce-notebook"
+EP_API = "vpce-api"
+EP_RUNTIME = "vpce-runtime"
+VGW = "vgw-0a1"
+TRAIL = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org"
+
+SERVICES = {
+    EP_NOTEBOOK: f"aws.sagemaker.{REGION}.notebook",
+    EP_API: f"com.amazonaws.{REGION}.sagemaker.api",
+    EP_RUNTIME: f"com.amazonaws.{REGION}.sagemaker.runtime",
+}
+
+RESTRICTED_POLICY = json.dumps(
+    {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sagemaker:*",
+                "Resource": "*",
+            }
+        ]
+    }
+)
+
+# Collector name → the types it produces (one outcome per scope, all ok by default).
+COLLECTORS: dict[str, tuple[str, list[str]]] = {
+    "ec2.vpcs": (REGION, ["ec2:vpc"]),
+    "ec2.subnets": (REGION, ["ec2:subnet"]),
+    "ec2.route-tables": (REGION, ["ec2:route-table"]),
+    "ec2.security-groups": (REGION, ["ec2:security-group"]),
+    "ec2.flow-logs": (REGION, ["ec2:flow-log"]),
+    "ec2.vpc-endpoints": (REGION, ["ec2:vpc-endpoint"]),
+    "ec2.vpn": (REGION, ["ec2:vpn-gateway", "ec2:vpn-connection"]),
+    "ec2.tgw-attachments": (REGION, ["ec2:transit-gateway-vpc-attachment"]),
+    "directconnect.virtual-interfaces": (REGION, ["directconnect:virtual-interface"]),
+    "directconnect.gateways": ("global", ["directconnect:gateway"]),
+    "route53.hosted-zones": ("global", ["route53:hosted-zone"]),
+    "sagemaker.notebook-instances": (REGION, ["sagemaker:notebook-instance"]),
+    "cloudtrail.trails": (REGION, ["cloudtrail:trail"]),
+}
+
+
+def endpoint(vid: str, service: str, **overrides: Any) -> dict[str, Any]:
+    """A healthy interface endpoint in the VPC (private DNS on, dedicated group)."""
+    body: dict[str, Any] = {
+        "VpcEndpointId": vid,
+        "VpcEndpointType": "Interface",
+        "VpcId": VPC,
+        "ServiceName": service,
+        "State": "available",
+        "PrivateDnsEnabled": True,
+        "Groups": [{"GroupId": SG_ENDPOINT, "GroupName": "sagemaker-endpoints"}],
+        "SubnetIds": [SUBNET],
+        "PolicyDocument": RESTRICTED_POLICY,
+        "DnsEntries": [
+            {"DnsName": f"{vid}-abc.{service}.vpce.amazonaws.com", "HostedZoneId": "Z1"}
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def compliant_snapshot() -> Snapshot:
+    """One account/region where every shipped rule passes."""
+    s = Snapshot(accounts=[ACCOUNT], regions=[REGION])
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:vpc",
+        VPC,
+        {
+            "VpcId": VPC,
+            "CidrBlock": "10.0.0.0/16",
+            "IsDefault": False,
+            "EnableDnsSupport": True,
+            "EnableDnsHostnames": True,
+        },
+    )
+    s.add(ACCOUNT, REGION, "ec2:subnet", SUBNET, {"SubnetId": SUBNET, "VpcId": VPC})
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:route-table",
+        MAIN_RTB,
+        {
+            "RouteTableId": MAIN_RTB,
+            "VpcId": VPC,
+            "Associations": [{"Main": True, "RouteTableAssociationId": "rtbassoc-main"}],
+            "Routes": [
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"}
+            ],
+        },
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:security-group",
+        SG_DEFAULT,
+        {
+            "GroupId": SG_DEFAULT,
+            "GroupName": "default",
+            "VpcId": VPC,
+            "IpPermissions": [],
+            "IpPermissionsEgress": [],
+        },
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:security-group",
+        SG_ENDPOINT,
+        {
+            "GroupId": SG_ENDPOINT,
+            "GroupName": "sagemaker-endpoints",
+            "VpcId": VPC,
+            "IpPermissions": [
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/16"}],
+                    "Ipv6Ranges": [],
+                }
+            ],
+            "IpPermissionsEgress": [],
+        },
+    )
+    for vid, service in SERVICES.items():
+        s.add(ACCOUNT, REGION, "ec2:vpc-endpoint", vid, endpoint(vid, service))
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:flow-log",
+        "fl-0a1",
+        {
+            "FlowLogId": "fl-0a1",
+            "ResourceId": VPC,
+            "FlowLogStatus": "ACTIVE",
+            "TrafficType": "ALL",
+        },
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:vpn-gateway",
+        VGW,
+        {
+            "VpnGatewayId": VGW,
+            "State": "available",
+            "VpcAttachments": [{"VpcId": VPC, "State": "attached"}],
+        },
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:vpn-connection",
+        "vpn-0a1",
+        {
+            "VpnConnectionId": "vpn-0a1",
+            "VpnGatewayId": VGW,
+            "State": "available",
+        },
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "sagemaker:notebook-instance",
+        NOTEBOOK,
+        {
+            "NotebookInstanceName": NOTEBOOK,
+            "NotebookInstanceStatus": "InService",
+            "SubnetId": SUBNET,
+            "SecurityGroups": [SG_ENDPOINT],
+            "DirectInternetAccess": "Disabled",
+            "RootAccess": "Disabled",
+            "KmsKeyId": "arn:aws:kms:us-west-2:111122223333:key/1234",
+            "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"},
+        },
+        arn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{NOTEBOOK}",
+    )
+    s.add(
+        ACCOUNT,
+        REGION,
+        "cloudtrail:trail",
+        TRAIL,
+        {
+            "TrailARN": TRAIL,
+            "Name": "org",
+            "HomeRegion": REGION,
+            "IsMultiRegionTrail": True,
+            "Status": {"IsLogging": True},
+        },
+        arn=TRAIL,
+    )
+    for name, (region, types) in COLLECTORS.items():
+        s.record(CollectorOutcome(name, ACCOUNT, region, types, OutcomeStatus.OK))
+    return s
+
+
+def data(snapshot: Snapshot, rtype: str, rid: str, region: str = REGION) -> dict[str, Any]:
+    """The mutable ``data`` of one resource (tests edit exactly one field)."""
+    value: dict[str, Any] = snapshot.resources[ACCOUNT][region][rtype][rid]["data"]
+    return value
+
+
+def set_outcome(
+    snapshot: Snapshot, collector: str, status: OutcomeStatus, error_code: str | None = None
+) -> None:
+    """Change one collector's outcome (error code and operation filled in for errors)."""
+    for o in snapshot.collectors:
+        if o.collector == collector:
+            o.status = status
+            if status is OutcomeStatus.ERROR:
+                o.error_code = error_code or "AccessDenied"
+                o.error_message = "User is not authorized"
+                o.operation = "Describe"
+            return
+    raise KeyError(collector)
+
+
+_RULESET: RuleSet | None = None
+
+
+def shipped_ruleset() -> RuleSet:
+    """The shipped rule set, loaded once per test process."""
+    global _RULESET
+    if _RULESET is None:
+        _RULESET = load_ruleset()
+    return _RULESET
+
+
+def scan(snapshot: Snapshot, config: Config | None = None) -> list[Finding]:
+    """Enrich and evaluate with the shipped rules."""
+    cfg = config or Config()
+    return evaluate(shipped_ruleset(), enrich(snapshot, cfg), snapshot, cfg)
+
+
+def finding(
+    snapshot: Snapshot, rule_id: str, resource_id: str, config: Config | None = None
+) -> Finding:
+    """The single finding of one rule on one resource."""
+    found = [
+        f for f in scan(snapshot, config) if f.rule_id == rule_id and f.resource_id == resource_id
+    ]
+    assert len(found) == 1, f"expected one finding for {rule_id}/{resource_id}, got {found}"
+    return found[0]
+
+
+def statuses(snapshot: Snapshot, rule_id: str, config: Config | None = None) -> dict[str, str]:
+    """resource_id → status for one rule."""
+    return {f.resource_id: str(f.status) for f in scan(snapshot, config) if f.rule_id == rule_id}
