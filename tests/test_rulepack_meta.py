@@ -1,0 +1,91 @@
+"""Meta-test over the shipped registry: every rule loads and is complete, every framework
+reference names a real rule, and the issue's rule ids are all present."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from importlib.resources import files
+
+from scanner.engine import BUILTINS, load_ruleset
+from scanner.engine.rules import JmespathCheck
+
+ISSUE_RULES = {
+    "notebook-direct-internet-access-disabled",
+    "notebook-in-vpc",
+    "notebook-root-access-disabled",
+    "notebook-kms-encryption",
+    "notebook-imdsv2-required",
+    "notebook-subnet-no-internet-route",
+    "vpc-has-sagemaker-notebook-endpoint",
+    "vpc-has-sagemaker-api-endpoint",
+    "vpc-has-sagemaker-runtime-endpoint",
+    "endpoint-available",
+    "endpoint-private-dns-resolves",
+    "endpoint-security-group-restricted",
+    "endpoint-policy-restricted",
+    "vpc-dns-support-enabled",
+    "vpc-default-security-group-closed",
+    "vpc-private-connectivity",
+    "vpc-flow-logs-enabled",
+    "cloudtrail-multi-region-enabled",
+}
+
+
+def test_issue_rules_all_shipped_with_unique_ids() -> None:
+    rs = load_ruleset()
+    assert len(rs.ids) == len(set(rs.ids))
+    assert set(rs.ids) >= ISSUE_RULES
+
+
+def test_every_rule_is_complete() -> None:
+    for rule in load_ruleset().rules:
+        assert rule.remediation["cli"].startswith("aws "), rule.id
+        assert rule.references and all(r.startswith("https://") for r in rule.references), rule.id
+        assert rule.title and rule.description, rule.id
+        if isinstance(rule.check, JmespathCheck):
+            assert rule.check.on_missing.because.strip(), rule.id
+        else:
+            assert BUILTINS[rule.check.name] is rule.check, rule.id
+
+
+def test_framework_references_name_real_rules_and_cite_sources() -> None:
+    rs = load_ruleset()
+    ids = set(rs.ids)
+    assert {f.id for f in rs.frameworks} == {"hipaa", "pci-dss-v4"}
+    for fw in rs.frameworks:
+        for req in fw.requirements:
+            assert set(req.rules) <= ids, (fw.id, req.id)
+            assert req.text and req.source, (fw.id, req.id)
+
+
+def test_hipaa_requirements_are_security_rule_clauses_only() -> None:
+    """164.314 (organizational, plan sponsors) must never carry a technical check."""
+    hipaa = next(f for f in load_ruleset().frameworks if f.id == "hipaa")
+    for req in hipaa.requirements:
+        assert re.fullmatch(r"164\.3(08|10|12)\(.+", req.id), req.id
+        assert req.source.startswith(f"45 CFR {req.id}"), req.id
+
+
+def test_every_rule_maps_to_a_framework_and_findings_carry_it() -> None:
+    rs = load_ruleset()
+    for rule in rs.rules:
+        assert rule.frameworks, rule.id
+    nb = rs.get("notebook-direct-internet-access-disabled")
+    assert nb is not None and "164.312(e)(1)" in nb.frameworks["hipaa"]
+
+
+def test_packs_ship_as_package_data() -> None:
+    names = {f.name for f in files("scanner.rulepacks").iterdir()}
+    assert "privatelink.yaml" in names
+    frameworks = {f.name for f in files("scanner.rulepacks.frameworks").iterdir()}
+    assert {"hipaa.yaml", "pci-dss-v4.yaml"} <= frameworks
+
+
+def test_ruleset_loads_from_any_working_directory() -> None:
+    code = "from scanner.engine import load_ruleset; print(len(load_ruleset().rules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout) >= len(ISSUE_RULES)
