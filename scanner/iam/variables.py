@@ -33,7 +33,7 @@ class Template:
 
     parts: tuple[str | Variable, ...]
 
-    def keys(self) -> tuple[str, ...]:
+    def variable_keys(self) -> tuple[str, ...]:
         return tuple(p.key for p in self.parts if isinstance(p, Variable))
 
     def _values(self, context: Mapping[str, Sequence[str]]) -> list[tuple[bool, str]] | None:
