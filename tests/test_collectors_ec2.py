@@ -131,7 +131,9 @@ def test_security_group_rules(aws: Any) -> None:
     assert [(p["FromPort"], p["IpRanges"][0]["CidrIp"]) for p in got.data["IpPermissions"]] == [
         (443, "0.0.0.0/0")
     ]
-    default = [g for g in groups.values() if g.data["VpcId"] == vpc and g.data["GroupName"] == "default"]
+    default = [
+        g for g in groups.values() if g.data["VpcId"] == vpc and g.data["GroupName"] == "default"
+    ]
     assert len(default) == 1 and default[0].data["IpPermissions"] != got.data["IpPermissions"]
 
 

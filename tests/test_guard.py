@@ -143,9 +143,7 @@ def test_operations_called_in_a_real_collection_are_declared_by_the_specs(aws: A
         RoleArn="arn:aws:iam::123456789012:role/r",
     )
     aws("organizations").create_organization(FeatureSet="ALL")
-    config = make_config(
-        *[n for n in COLLECTORS if not n.startswith("directconnect")], regions=[]
-    )
+    config = make_config(*[n for n in COLLECTORS if not n.startswith("directconnect")], regions=[])
     factory = RecordingFactory(config)
     snap = collect(config, regions=[REGION], factory=factory)
     assert not snap.failed_outcomes()
