@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from scanner.iam.inventory import build_inventory
-from scanner.iam.paths import Approved, Notebook, PathAnalyzer, analyze_inventory
+from scanner.iam.paths import (
+    Approved,
+    Notebook,
+    PathAnalyzer,
+    analyze_inventory,
+    paths_by_notebook,
+)
 from scanner.iam.policy import Policy, parse_policy
 from scanner.snapshot import Snapshot
 
@@ -140,7 +146,7 @@ def test_post_policy_has_no_path() -> None:
 
 def test_unconditional_allow_is_open_from_the_internet() -> None:
     result = analyse(snapshot(doc(stmt())))
-    assert {p.notebook_arn for p in result.paths} == {nb.arn for nb in NB}
+    assert {a for p in result.paths for a in p.notebook_arns} == {nb.arn for nb in NB}
     path = result.paths[0]
     assert path.description == "no aws:SourceVpce (public internet)"
     assert (path.grant.policy, path.grant.via, path.grant.sid) == ("inline", "user", "S0")
@@ -234,7 +240,7 @@ def test_group_inherited_grant() -> None:
 
 def test_grant_on_one_notebook_only() -> None:
     result = analyse(snapshot(doc(stmt(resource=NB[0].arn))))
-    assert {p.notebook_arn for p in result.paths} == {NB[0].arn}
+    assert {a for p in result.paths for a in p.notebook_arns} == {NB[0].arn}
 
 
 def test_scp_guard_closes_and_management_account_is_exempt() -> None:
@@ -324,14 +330,14 @@ def test_policy_variable_in_resource_decided_per_notebook() -> None:
     )
     named = [*NB, Notebook(f"arn:aws:sagemaker:us-west-2:{ACCT}:notebook-instance/alice", ACCT)]
     result = analyse(snapshot(policy), notebooks=named)
-    assert {p.notebook_arn for p in result.paths} == {named[2].arn}
+    assert {a for p in result.paths for a in p.notebook_arns} == {named[2].arn}
 
 
 def test_resource_tag_condition_uses_notebook_tags() -> None:
     policy = doc(stmt(cond={"StringEquals": {"sagemaker:ResourceTag/env": "dev"}}))
     tagged = [Notebook(NB[0].arn, ACCT, {"env": "dev"}), Notebook(NB[1].arn, ACCT, {"env": "prod"})]
     result = analyse(snapshot(policy), notebooks=tagged)
-    assert {p.notebook_arn for p in result.paths} == {NB[0].arn}
+    assert {a for p in result.paths for a in p.notebook_arns} == {NB[0].arn}
 
 
 def test_analyzer_reusable_across_principals() -> None:
@@ -340,3 +346,12 @@ def test_analyzer_reusable_across_principals() -> None:
     first = analyzer.analyze(inv.principals[0], PRESIGN)
     second = analyzer.analyze(inv.principals[0], "sagemaker:DescribeNotebookInstance")
     assert first.has_path and not second.has_path
+
+
+def test_paths_indexed_by_notebook() -> None:
+    result = analyse(snapshot(doc(stmt(resource=NB[1].arn))))
+    index = paths_by_notebook([result])
+    assert set(index) == {NB[1].arn}
+    assert result.paths_to(NB[0].arn) == []
+    assert result.paths_to(NB[1].arn) == index[NB[1].arn]
+    assert result.paths[0].to_dict()["notebooks"] == [NB[1].arn]

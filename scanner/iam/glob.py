@@ -34,6 +34,7 @@ class Glob:
 
     segments: tuple[Segment, ...]
     ignore_case: bool = False
+    lengths: tuple[int, ...] = ()  # characters each segment consumes (filled by from_tokens)
 
     @property
     def has_star(self) -> bool:
@@ -52,7 +53,7 @@ class Glob:
         """True when ``text`` matches the whole pattern."""
         if self.ignore_case:
             text = text.lower()
-        return _match_segments(self.segments, text)
+        return _match_segments(self.segments, self.lengths, text)
 
 
 STAR = object()
@@ -73,7 +74,7 @@ def from_tokens(tokens: list[str | object], ignore_case: bool = False) -> Glob:
             assert isinstance(tok, str)
             current.append(tok.lower() if ignore_case else tok)
     segments.append(_merge(current))
-    return Glob(tuple(segments), ignore_case)
+    return Glob(tuple(segments), ignore_case, tuple(_seg_len(seg) for seg in segments))
 
 
 def _merge(parts: list[str | object]) -> Segment:
@@ -159,22 +160,22 @@ def _seg_find(seg: Segment, text: str, start: int, end: int) -> int:
     return -1
 
 
-def _match_segments(segments: tuple[Segment, ...], text: str) -> bool:
+def _match_segments(segments: tuple[Segment, ...], lengths: tuple[int, ...], text: str) -> bool:
     first = segments[0]
     if len(segments) == 1:
-        return _seg_len(first) == len(text) and _seg_at(first, text, 0)
+        return lengths[0] == len(text) and _seg_at(first, text, 0)
     last = segments[-1]
-    head, tail = _seg_len(first), _seg_len(last)
+    head, tail = lengths[0], lengths[-1]
     if head + tail > len(text):
         return False
     if not _seg_at(first, text, 0) or not _seg_at(last, text, len(text) - tail):
         return False
     pos, end = head, len(text) - tail
-    for seg in segments[1:-1]:
+    for seg, size in zip(segments[1:-1], lengths[1:-1], strict=True):
         if not seg:
             continue
         found = _seg_find(seg, text, pos, end)
         if found < 0:
             return False
-        pos = found + _seg_len(seg)
+        pos = found + size
     return True

@@ -31,6 +31,7 @@ from typing import Any
 from scanner.iam.candidates import Candidate, key_candidates, network_candidates
 from scanner.iam.conditions import Condition
 from scanner.iam.evaluator import Decision, PolicySet, Request, evaluate
+from scanner.iam.glob import compile_glob
 from scanner.iam.inventory import AttachedPolicy, Inventory, Principal
 from scanner.iam.policy import Effect, Policy, Statement
 
@@ -99,12 +100,16 @@ class Grant:
 
 @dataclass(frozen=True)
 class PublicPath:
-    """One way in: who, what, which notebook, through which grant, in which context."""
+    """One way in: who, what, which notebooks, through which grant, in which context.
+
+    Notebooks that every relevant statement treats alike share one path (a role allowed on
+    ``*`` has one path naming all its account's notebooks, not hundreds of copies).
+    """
 
     principal_arn: str
     principal_kind: str
     action: str
-    notebook_arn: str
+    notebook_arns: tuple[str, ...]  # every notebook this same grant and context reaches
     grant: Grant
     context: tuple[tuple[str, tuple[str, ...] | None], ...]
     description: str
@@ -116,7 +121,7 @@ class PublicPath:
             "principal": self.principal_arn,
             "principal_kind": self.principal_kind,
             "action": self.action,
-            "notebook": self.notebook_arn,
+            "notebooks": list(self.notebook_arns),
             "grant": self.grant.to_dict(),
             "context": {k: (list(v) if v is not None else None) for k, v in self.context},
             "description": self.description,
@@ -141,6 +146,20 @@ class PrincipalAnalysis:
     @property
     def has_path(self) -> bool:
         return bool(self.paths)
+
+    def paths_to(self, notebook_arn: str) -> list[PublicPath]:
+        """The paths that reach one notebook."""
+        return [p for p in self.paths if notebook_arn in p.notebook_arns]
+
+
+def paths_by_notebook(analyses: Iterable[PrincipalAnalysis]) -> dict[str, list[PublicPath]]:
+    """Every path, indexed by the notebook it reaches (for per-notebook findings)."""
+    out: dict[str, list[PublicPath]] = {}
+    for analysis in analyses:
+        for path in analysis.paths:
+            for arn in path.notebook_arns:
+                out.setdefault(arn, []).append(path)
+    return out
 
 
 class _ActionIndex:
@@ -177,6 +196,7 @@ class PathAnalyzer:
             self._by_account.setdefault(nb.account_id, []).append(nb)
         self._indexes: dict[int, tuple[Policy, _ActionIndex]] = {}
         self._resource_sets: dict[tuple[tuple[str, ...], bool, str], frozenset[str]] = {}
+        self._arns: dict[str, frozenset[str]] = {}
 
     # -- indexing -----------------------------------------------------------------------
     def relevant(self, policy: Policy, action: str) -> list[Statement]:
@@ -195,6 +215,16 @@ class PathAnalyzer:
             return None
         key = (raws, stmt.not_resource, account)
         cached = self._resource_sets.get(key)
+        if (
+            cached is None
+            and not stmt.not_resource
+            and all(v.template is None and compile_glob(v.raw).is_literal for v in stmt.resources)
+        ):
+            arns = self._arns.setdefault(
+                account, frozenset(nb.arn for nb in self._by_account.get(account, ()))
+            )
+            cached = frozenset(raws) & arns
+            self._resource_sets[key] = cached
         if cached is None:
             empty: dict[str, tuple[str, ...]] = {}
             cached = frozenset(
@@ -256,20 +286,19 @@ class PathAnalyzer:
                 stmt = owners[decision.statements[0].policy_index].policy.statements[
                     decision.statements[0].statement_index
                 ]
-                for nb in group:
-                    result.paths.append(
-                        PublicPath(
-                            principal_arn=principal.arn,
-                            principal_kind=principal.kind,
-                            action=action,
-                            notebook_arn=nb.arn,
-                            grant=grant,
-                            context=combo,
-                            description=_describe(combo),
-                            remediation=_remedy(stmt, grant, action, self.approved),
-                            unmodelled_keys=search.unmodelled,
-                        )
+                result.paths.append(
+                    PublicPath(
+                        principal_arn=principal.arn,
+                        principal_kind=principal.kind,
+                        action=action,
+                        notebook_arns=tuple(nb.arn for nb in group),
+                        grant=grant,
+                        context=combo,
+                        description=_describe(combo),
+                        remediation=_remedy(stmt, grant, action, self.approved),
+                        unmodelled_keys=search.unmodelled,
                     )
+                )
         return result
 
     def _groups(
@@ -287,8 +316,14 @@ class PathAnalyzer:
         tag_keys = search.resource_tag_keys
         if not sets and not tag_keys:
             return [notebooks]
+        # Notebooks no specific statement selects all look alike; only the others need a
+        # signature (so a role granted on two ARNs costs two look-ups, not one per notebook).
+        touched = frozenset().union(*sets) if sets and not tag_keys else None
         groups: dict[tuple[Any, ...], list[Notebook]] = {}
         for nb in notebooks:
+            if touched is not None and nb.arn not in touched:
+                groups.setdefault((), []).append(nb)
+                continue
             sig = (tuple(nb.arn in m for m in sets), tuple(_tag(nb.tags, k) for k in tag_keys))
             groups.setdefault(sig, []).append(nb)
         return list(groups.values())
