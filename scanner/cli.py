@@ -149,21 +149,31 @@ def print_summary(result: Any, *, json_logs: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     counts = summary["by_status"]
     console.print(
         f"[bold]Run {result.run_id}[/bold]: {summary['findings']} findings — "
         f"[red]{counts['FAIL']} FAIL[/red], [magenta]{counts['ERROR']} ERROR[/magenta], "
         f"[green]{counts['PASS']} PASS[/green], {counts['NOT_APPLICABLE']} NOT_APPLICABLE"
     )
-    problems = [f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)]
-    if problems:
+    problems = sorted(
+        (f for f in result.findings if f.status in (Status.FAIL, Status.ERROR)),
+        key=lambda f: (str(f.status), f.rule_id, f.resource_id),
+    )
+    if problems and console.is_terminal:
         table = Table(show_lines=False)
         for col in ("status", "severity", "rule", "resource", "message"):
             table.add_column(col, overflow="fold")
-        for f in sorted(problems, key=lambda f: (str(f.status), f.rule_id, f.resource_id)):
+        for f in problems:
             table.add_row(str(f.status), str(f.severity), f.rule_id, f.resource_id, f.message)
         console.print(table)
+    else:
+        # Piped or logged: one greppable line per problem, never wrapped mid-word.
+        for f in problems:
+            console.print(
+                f"{f.status} {f.severity} {f.rule_id} {f.resource_id}: {f.message}",
+                soft_wrap=True,
+            )
     if not result.complete:
         console.print(
             "[bold magenta]INCOMPLETE:[/bold magenta] some data could not be collected or "
@@ -324,7 +334,7 @@ def rules_list(config_path: Path | None, as_json: bool) -> None:
 
     config = load_config(config_path)
     ruleset = load_ruleset(config.rule_pack_paths(), config.disabled_rules)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "severity": str(r.severity),

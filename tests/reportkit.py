@@ -31,13 +31,14 @@ def finding(
         message=message,
         evidence={"RootAccess": "Enabled"},
         frameworks={"hipaa": ["164.312(a)(1)"], "pci-dss-v4.0": ["7.2.1"]},
-        remediation={"text": "Disable root access.", "cli": "aws sagemaker update-notebook-instance"},
+        remediation={
+            "text": "Disable root access.",
+            "cli": "aws sagemaker update-notebook-instance",
+        },
     )
 
 
-def result(
-    findings: list[Finding], tmp_path: Path, *, failed_collector: bool = False
-) -> RunResult:
+def result(findings: list[Finding], tmp_path: Path, *, failed_collector: bool = False) -> RunResult:
     snap = Snapshot(accounts=[ACCOUNT], regions=["us-west-2"])
     if failed_collector:
         snap.record(

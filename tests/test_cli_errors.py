@@ -25,8 +25,15 @@ def test_help_teaches_the_commands() -> None:
 def test_scan_help_lists_flags() -> None:
     proc = run_cli("scan", "--help")
     assert proc.returncode == 0
-    for flag in ("--config", "--region", "--output", "--format", "--fail-on", "--snapshot",
-                 "--log-format"):
+    for flag in (
+        "--config",
+        "--region",
+        "--output",
+        "--format",
+        "--fail-on",
+        "--snapshot",
+        "--log-format",
+    ):
         assert flag in proc.stdout
 
 

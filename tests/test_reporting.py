@@ -24,13 +24,26 @@ def test_json_document_shape(tmp_path: Path) -> None:
     assert doc["run"]["id"] == res.run_id
     assert doc["run"]["summary"]["by_status"]["FAIL"] == 1
     first = doc["findings"][0]
-    for key in ("rule_id", "status", "severity", "account_id", "region", "resource_type",
-                "resource_id", "resource_arn", "title", "message", "evidence", "frameworks",
-                "remediation", "fingerprint"):
+    for key in (
+        "rule_id",
+        "status",
+        "severity",
+        "account_id",
+        "region",
+        "resource_type",
+        "resource_id",
+        "resource_arn",
+        "title",
+        "message",
+        "evidence",
+        "frameworks",
+        "remediation",
+        "fingerprint",
+    ):
         assert key in first
 
 
-@pytest.mark.parametrize("bad", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx"])
+@pytest.mark.parametrize("bad", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx"])
 def test_csv_cells_cannot_become_formulas(bad: str) -> None:
     assert sanitize_cell(bad) == "'" + bad
     assert sanitize_cell("vpc-123") == "vpc-123"
