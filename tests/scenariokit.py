@@ -24,6 +24,7 @@ from typing import Any
 from scanner.collectors import collect
 from scanner.config import CollectorsConfig, Config, RetryConfig
 from scanner.demo.builders import (
+    CachedClients,
     VpcHandles,
     account_id,
     build_kms_key,
@@ -189,6 +190,7 @@ def build_baseline(
     close_default_vpc: bool = True,
 ) -> Baseline:
     """The compliant baseline, with keyword overrides for the VPC, the notebook and the trail."""
+    make = CachedClients(make)
     handles = build_private_vpc(make, REGION, **dict(vpc or {}))
     base = Baseline(
         account=account_id(make, REGION),

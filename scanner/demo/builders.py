@@ -56,6 +56,24 @@ _SAGEMAKER_TRUST = {
 }
 
 
+class CachedClients:
+    """A client factory that reuses one client per (service, region).
+
+    Creating a boto3 client costs tens of milliseconds and a seed makes dozens of calls, so
+    the demo and the scenario tests wrap their factory once in this.
+    """
+
+    def __init__(self, make: ClientFactory) -> None:
+        self._make = make
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._make(service, region)
+        return self._clients[key]
+
+
 def service_name(kind: EndpointKind, region: str) -> str:
     """The interface endpoint service name AWS uses for each SageMaker endpoint kind."""
     if kind == "notebook":

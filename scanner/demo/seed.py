@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scanner.demo.builders import (
+    CachedClients,
     ClientFactory,
     Toggle,
     VpcHandles,
@@ -128,6 +129,7 @@ def _default_vpc(make: ClientFactory, region: str) -> str:
 
 def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
     """Seed the demo estate (see module docstring) and return its manifest."""
+    make = CachedClients(make)
     account = account_id(make, region)
     kms_key = build_kms_key(make, region)
 
