@@ -1,0 +1,46 @@
+"""The seeded demo account, scanned end to end: exactly the manifest's FAILs, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scanner.demo.seed import ISSUE2_RULES, DemoManifest, seed_demo_account
+from scanner.demo.server import MotoServer
+from scanner.models import Status
+from tests.scenariokit import REGION, Scan, scan
+
+
+@pytest.fixture
+def demo_scan(aws: Any, moto: MotoServer) -> tuple[DemoManifest, Scan]:
+    manifest = seed_demo_account(aws, REGION)
+    return manifest, scan(moto.url)
+
+
+def test_demo_scan_fails_exactly_the_manifest(demo_scan: tuple[DemoManifest, Scan]) -> None:
+    manifest, result = demo_scan
+    assert result.errors() == []
+    actual = {
+        rule: {rid for rid, s in found.items() if s is Status.FAIL}
+        for rule, found in result.status().items()
+    }
+    assert actual == manifest.expected_fail
+
+
+def test_demo_has_passes_for_every_rule_it_can(demo_scan: tuple[DemoManifest, Scan]) -> None:
+    """Each rule also PASSes somewhere, so the demo shows both sides (imdsv2: moto)."""
+    _, result = demo_scan
+    no_pass = {rule for rule, found in result.status().items() if Status.PASS not in found.values()}
+    assert no_pass == {"notebook-imdsv2-required"}
+    assert set(result.status()) == set(ISSUE2_RULES)
+
+
+def test_demo_hosted_zone_makes_research_runtime_resolve(
+    demo_scan: tuple[DemoManifest, Scan],
+) -> None:
+    manifest, result = demo_scan
+    research = manifest.vpcs["ml-research"]
+    dns = result.status()["endpoint-private-dns-resolves"]
+    assert dns[research.endpoints["runtime"]] is Status.PASS
+    assert dns[research.endpoints["api"]] is Status.FAIL
