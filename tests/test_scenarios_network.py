@@ -17,6 +17,7 @@ from scanner.config import ScopeConfig
 from scanner.demo.builders import build_private_vpc
 from scanner.demo.server import MotoServer
 from scanner.models import Status
+from scanner.snapshot import Snapshot
 from tests.scenariokit import (
     DX_COLLECTORS,
     NB,
@@ -85,6 +86,23 @@ def test_vpc_dns_attribute_off(aws: Any, moto: MotoServer, attribute: str) -> No
     for vpce in base.vpc.endpoints.values():
         expected["endpoint-private-dns-resolves"][vpce] = Status.FAIL
     assert_scan(scan(moto.url), expected)
+
+
+@pytest.mark.parametrize("field", ["EnableDnsSupport", "EnableDnsHostnames"])
+def test_vpc_dns_attribute_not_in_snapshot_never_passes(
+    aws: Any, moto: MotoServer, field: str
+) -> None:
+    """An attribute missing from the snapshot must not read as "on"."""
+    base = build_baseline(aws)
+
+    def drop(snapshot: Snapshot) -> None:
+        account = snapshot.accounts[0]
+        del snapshot.resources[account][REGION]["ec2:vpc"][base.vpc.vpc_id]["data"][field]
+
+    status = scan(moto.url, mutate=drop).status()
+    assert status["vpc-dns-support-enabled"][base.vpc.vpc_id] in (Status.FAIL, Status.ERROR)
+    for vpce in base.vpc.endpoints.values():
+        assert status["endpoint-private-dns-resolves"][vpce] in (Status.FAIL, Status.ERROR)
 
 
 # -- default security groups -------------------------------------------------------------
