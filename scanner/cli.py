@@ -330,10 +330,10 @@ def rules() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def rules_list(config_path: Path | None, as_json: bool) -> None:
     """List every rule (shipped packs plus those added in config)."""
-    from scanner.engine import load_ruleset
+    from scanner.engine import load_config_ruleset
 
     config = load_config(config_path)
-    ruleset = load_ruleset(config.rule_pack_paths(), config.disabled_rules)
+    ruleset = load_config_ruleset(config)
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from scanner.errors import InputError
 from scanner.models import Severity
-from scanner.yamldoc import load_yaml, pydantic_error
+from scanner.yamldoc import PathKey, YamlDoc, load_yaml, pydantic_error
 
 DEFAULT_IAM_ACTIONS = [
     "sagemaker:CreatePresignedNotebookInstanceUrl",
@@ -84,6 +84,17 @@ class Config(_Strict):
     log_format: Literal["text", "json"] = "text"
     # Directory that relative paths in this file (rule_packs) are resolved against.
     base_dir: str = Field(default=".", exclude=True)
+    # Where the settings came from, so checks made later (collector names, rule ids) can
+    # still point at the file and line.
+    _doc: YamlDoc | None = PrivateAttr(default=None)
+
+    def error_at(self, problem: str, *path: str | int) -> InputError:
+        """An InputError located at ``path`` in the config file (or unlocated defaults)."""
+        if self._doc is None:
+            return InputError(f"{'.'.join(map(str, path))}: {problem}", path="<defaults>")
+        key: PathKey = tuple(path)
+        dotted = ".".join(map(str, path))
+        return self._doc.error(f"{dotted}: {problem}", key)
 
     @field_validator("regions")
     @classmethod
@@ -111,8 +122,10 @@ def load_config(path: str | Path | None) -> Config:
     if "base_dir" in doc.value:
         raise doc.error("base_dir: unknown key", ("base_dir",))
     try:
-        return Config(**doc.value, base_dir=str(Path(path).resolve().parent))
+        config = Config(**doc.value, base_dir=str(Path(path).resolve().parent))
     except ValidationError as exc:
         raise pydantic_error(doc, exc) from None
     except TypeError as exc:  # pragma: no cover - defensive: non-string keys
         raise InputError(str(exc), path=str(path)) from None
+    config._doc = doc
+    return config

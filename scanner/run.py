@@ -128,10 +128,10 @@ class RunResult:
 
 def evaluate_snapshot(snapshot: Snapshot, config: Config) -> list[Finding]:
     """Everything after collection: rules (and IAM analysis) over a snapshot, no AWS calls."""
-    from scanner.engine import evaluate, load_ruleset
+    from scanner.engine import evaluate, load_config_ruleset
     from scanner.enrich import enrich
 
-    ruleset = load_ruleset(config.rule_pack_paths(), config.disabled_rules)
+    ruleset = load_config_ruleset(config)
     estate = enrich(snapshot, config)
     return evaluate(ruleset, estate, snapshot, config)
 
@@ -144,9 +144,9 @@ def run(options: RunOptions) -> RunResult:
     started = utc_now()
     run_id = options.run_id or new_run_id()
     # Validate rule packs before spending minutes on collection.
-    from scanner.engine import load_ruleset
+    from scanner.engine import load_config_ruleset
 
-    load_ruleset(config.rule_pack_paths(), config.disabled_rules)
+    load_config_ruleset(config)
 
     if options.snapshot_path is not None:
         snapshot = Snapshot.load(options.snapshot_path)

@@ -115,3 +115,36 @@ def test_config_is_frozen() -> None:
     cfg = Config()
     with pytest.raises(ValueError):
         cfg.regions = ["x"]  # type: ignore[misc]
+
+
+def test_unknown_disabled_rule_names_its_line(tmp_path: Path) -> None:
+    from scanner.engine import load_config_ruleset
+
+    cfg = load_config(write(tmp_path, "disabled_rules:\n  - notebook-in-vpc\n  - notebok-typo\n"))
+    with pytest.raises(InputError) as err:
+        load_config_ruleset(cfg)
+    assert err.value.line == 3 and "notebok-typo" in err.value.problem
+
+
+def test_disabled_rule_is_removed(tmp_path: Path) -> None:
+    from scanner.engine import load_config_ruleset
+
+    cfg = load_config(write(tmp_path, "disabled_rules: [notebook-in-vpc]\n"))
+    ids = load_config_ruleset(cfg).ids
+    assert "notebook-in-vpc" not in ids and "notebook-root-access-disabled" in ids
+
+
+def test_unknown_collector_names_its_line(tmp_path: Path) -> None:
+    from scanner.collectors.collect import disabled_collectors
+
+    cfg = load_config(write(tmp_path, "collectors:\n  disabled:\n    - vpc\n    - vpcz\n"))
+    with pytest.raises(InputError) as err:
+        disabled_collectors(cfg)
+    assert err.value.line == 4 and "vpcz" in err.value.problem
+
+
+def test_a_service_name_disables_all_its_collectors(tmp_path: Path) -> None:
+    from scanner.collectors.collect import disabled_collectors
+
+    cfg = load_config(write(tmp_path, "collectors:\n  disabled: [directconnect]\n"))
+    assert disabled_collectors(cfg) == {"directconnect-gateway", "directconnect-virtual-interface"}

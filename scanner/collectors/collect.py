@@ -25,7 +25,6 @@ from scanner.collectors.paging import call, pages
 from scanner.collectors.registry import COLLECTORS
 from scanner.collectors.specs import CollectorSpec, Record, Scope
 from scanner.config import Config
-from scanner.errors import InputError
 from scanner.progress import NullProgress, Progress
 from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot, utc_now
 
@@ -58,15 +57,21 @@ def _enabled_regions(factory: ClientFactory) -> list[str]:
     return sorted({r["RegionName"] for page in answer for r in page.get("Regions", [])})
 
 
-def _check_disabled(config: Config) -> set[str]:
-    unknown = [name for name in config.collectors.disabled if name not in COLLECTORS]
-    if unknown:
-        raise InputError(
-            f"collectors.disabled: unknown collector(s) {', '.join(map(repr, unknown))}; "
-            f"known collectors: {', '.join(sorted(COLLECTORS))}",
-            path="config",
-        )
-    return set(config.collectors.disabled)
+def disabled_collectors(config: Config) -> set[str]:
+    """Collector names to skip.  An entry is a collector name or a whole AWS service
+    (``directconnect`` turns off both Direct Connect collectors)."""
+    services = {spec.service for spec in COLLECTORS.values()}
+    for index, name in enumerate(config.collectors.disabled):
+        if name not in COLLECTORS and name not in services:
+            raise config.error_at(
+                f"unknown collector {name!r}; known collectors: {', '.join(sorted(COLLECTORS))}; "
+                f"or a whole service: {', '.join(sorted(services))}",
+                "collectors",
+                "disabled",
+                index,
+            )
+    wanted = set(config.collectors.disabled)
+    return {name for name, spec in COLLECTORS.items() if name in wanted or spec.service in wanted}
 
 
 def _scopes(
@@ -106,7 +111,7 @@ def collect(
     configuration (unknown profile, unknown collector name in ``collectors.disabled``).
     """
     progress = progress or NullProgress()
-    disabled = _check_disabled(config)
+    disabled = disabled_collectors(config)
     factory = factory or ClientFactory(config)
     snapshot = Snapshot()
     wanted = list(regions or config.regions)

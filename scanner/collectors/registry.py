@@ -1,6 +1,7 @@
 """The explicit registry of collectors: name -> spec.  Nothing registers itself on import.
 
-Collector names (use them in ``collectors.disabled`` in config.yaml):
+Collector names (use them in ``collectors.disabled`` in config.yaml; the service name, e.g.
+``directconnect``, ``route53resolver`` or ``organizations``, disables all of its collectors):
 
 Regional (run once per scanned region):
   ``vpc`` (ec2:vpc, with both DNS attributes), ``subnet``, ``route-table``,

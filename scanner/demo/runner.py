@@ -34,7 +34,7 @@ _CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_
 # moto's server answers Direct Connect calls with HTTP 500 (not implemented). A real
 # failure would rightly make the scan incomplete; in the demo it is a known gap of the
 # stand-in, so the demo turns that collector off and says so.
-MOTO_UNSUPPORTED_COLLECTORS = ("directconnect-gateway", "directconnect-virtual-interface")
+MOTO_UNSUPPORTED_COLLECTORS = ("directconnect",)
 
 
 def demo_config(config: Config, endpoint_url: str) -> Config:

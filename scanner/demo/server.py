@@ -35,7 +35,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource (moto's documented reset endpoint)."""
         req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             resp.read()
 
     def stop(self) -> None:

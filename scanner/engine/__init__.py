@@ -50,7 +50,7 @@ from __future__ import annotations
 from scanner.engine.builtins import BUILTINS
 from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
 from scanner.engine.evaluate import evaluate
-from scanner.engine.loader import load_ruleset, parse_pack
+from scanner.engine.loader import load_config_ruleset, load_ruleset, parse_pack
 from scanner.engine.rules import Framework, Requirement, Rule, RuleSet
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "RuleSet",
     "Subject",
     "evaluate",
+    "load_config_ruleset",
     "load_ruleset",
     "parse_pack",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
+from scanner.config import Config
 from scanner.engine.builtins import BUILTINS
 from scanner.engine.checks import Builtin
 from scanner.engine.frameworks import load_frameworks, mappings_by_rule, read_doc, shipped_yaml
@@ -164,3 +165,18 @@ def load_ruleset(
         if r.id not in set(disabled)
     ]
     return RuleSet(rules=tuple(kept), frameworks=tuple(frameworks))
+
+
+def load_config_ruleset(config: Config) -> RuleSet:
+    """The rule set a config asks for: shipped + its packs, minus ``disabled_rules``.
+
+    Unknown ids in ``disabled_rules`` are reported at their line in the config file (a typo
+    there would otherwise silently keep a rule the user meant to switch off, or vice versa).
+    """
+    ruleset = load_ruleset(config.rule_pack_paths())
+    known = set(ruleset.ids)
+    for index, rule_id in enumerate(config.disabled_rules):
+        if rule_id not in known:
+            raise config.error_at(f"unknown rule id {rule_id!r}", "disabled_rules", index)
+    off = set(config.disabled_rules)
+    return dataclasses.replace(ruleset, rules=tuple(r for r in ruleset.rules if r.id not in off))
