@@ -200,3 +200,11 @@ def test_disabled_rules_are_removed() -> None:
     rs = load_ruleset(disabled=["notebook-in-vpc"])
     assert "notebook-in-vpc" not in rs.ids
     assert "notebook-root-access-disabled" in rs.ids
+
+
+def test_message_says_a_field_was_absent_and_which_default_decided() -> None:
+    s = compliant_snapshot()
+    del data(s, "sagemaker:notebook-instance", NOTEBOOK)["InstanceMetadataServiceConfiguration"]
+    [found] = [f for f in scan(s) if f.rule_id == "notebook-imdsv2-required"]
+    assert found.status == "FAIL"
+    assert "absent (AWS default: 1)" in found.message

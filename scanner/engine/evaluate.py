@@ -199,6 +199,9 @@ class _RuleRun:
         status = Status.PASS if verdict else Status.FAIL
         template = self.rule.pass_message if verdict else self.rule.fail_message
         if template is not None:
+            if raw is None:
+                # Say that the field was absent and which default decided, not just the default.
+                values = {**values, "value": f"absent (AWS default: {om.assume})"}
             message = render(template, values)
         else:
             message = f"{check.value.source} is {seen}; expected `{expected}`"
