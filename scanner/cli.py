@@ -327,13 +327,23 @@ def rules() -> None:
 
 @rules.command("list")
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def rules_list(config_path: Path | None, as_json: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    help="table (default), json, or markdown (the README's rule catalog).",
+)
+def rules_list(config_path: Path | None, fmt: str) -> None:
     """List every rule (shipped packs plus those added in config)."""
     from scanner.engine import load_config_ruleset
+    from scanner.engine.catalog import catalog_markdown
 
     config = load_config(config_path)
     ruleset = load_config_ruleset(config)
+    if fmt == "markdown":
+        click.echo(catalog_markdown(ruleset))
+        return
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,
@@ -344,7 +354,7 @@ def rules_list(config_path: Path | None, as_json: bool) -> None:
         }
         for r in ruleset.rules
     ]
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     from rich.console import Console
