@@ -6,6 +6,7 @@ given dummy credentials before any boto3 client exists, so no test can touch rea
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,9 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-west-2"
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+# moto's server logs every request through werkzeug; keep test failure output readable.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
