@@ -29,6 +29,7 @@ from tests.scenariokit import (
     VPC_ENDPOINT_RULES,
     Baseline,
     Expected,
+    add_notebook,
     assert_scan,
     build_baseline,
     scan,
@@ -188,6 +189,35 @@ def test_endpoint_policy_full_access(aws: Any, moto: MotoServer, endpoint_policy
     expected: Expected = base.expected()
     for vpce in base.vpc.endpoints.values():
         expected["endpoint-policy-restricted"][vpce] = Status.FAIL
+    assert_scan(scan(moto.url), expected)
+
+
+@pytest.mark.parametrize("endpoint_policy", ["condition_only", "actions_only"])
+def test_endpoint_policy_limited_otherwise(
+    aws: Any, moto: MotoServer, endpoint_policy: str
+) -> None:
+    """Principal "*" is fine when a condition or the actions limit the policy."""
+    base = build_baseline(aws, vpc={"endpoint_policy": endpoint_policy})
+    result = scan(moto.url)
+    assert_scan(result, base.expected())
+    policies = [
+        result.snapshot.get(base.account, REGION, "ec2:vpc-endpoint", vpce)
+        for vpce in base.vpc.endpoints.values()
+    ]
+    assert all(p is not None and '"Principal": "*"' in p.data["PolicyDocument"] for p in policies)
+
+
+def test_notebook_vpc_without_endpoints_next_to_one_with_them(aws: Any, moto: MotoServer) -> None:
+    """Endpoints in another VPC do not serve the notebook's VPC."""
+    base = build_baseline(aws)
+    lonely = build_private_vpc(aws, REGION, name="lonely", cidr="10.3.0.0/16", endpoints=())
+    add_notebook(aws, base, "nb-lonely", subnet_id=lonely.subnet_id, sg_ids=[lonely.notebook_sg_id])
+    expected = base.expected()
+    for rule in VPC_ENDPOINT_RULES.values():
+        expected[rule][lonely.vpc_id] = Status.FAIL
+    for rule in ("vpc-dns-support-enabled", "vpc-private-connectivity", "vpc-flow-logs-enabled"):
+        expected[rule][lonely.vpc_id] = Status.PASS
+    expected["vpc-default-security-group-closed"][lonely.default_sg_id] = Status.PASS
     assert_scan(scan(moto.url), expected)
 
 

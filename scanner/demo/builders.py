@@ -35,7 +35,9 @@ ClientFactory = Callable[..., Any]
 
 EndpointKind = Literal["notebook", "api", "runtime"]
 EndpointSg = Literal["restricted", "default", "open", "open_ipv6", "none"]
-EndpointPolicy = Literal["restricted", "default", "full_access_explicit"]
+EndpointPolicy = Literal[
+    "restricted", "condition_only", "actions_only", "default", "full_access_explicit"
+]
 DefaultSgRules = Literal["none", "ingress", "egress", "both"]
 Toggle = Literal["Enabled", "Disabled"]
 
@@ -187,39 +189,34 @@ def _https_group(
     return sg_id
 
 
+def _allow(principal: Any, action: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*", **extra}
+
+
 def endpoint_policy_document(policy: EndpointPolicy, account: str) -> str | None:
     """The endpoint policy JSON for each variant; ``None`` means "omit it" (AWS default).
 
     - ``restricted``: only principals of this account (the rule passes on limited principals).
+    - ``condition_only``: any principal and action, but only ``aws:PrincipalAccount`` of this
+      account (limited by a condition: not the default).
+    - ``actions_only``: any principal, but only the post's two notebook actions.
     - ``default``: omitted, so AWS attaches its full-access default.
     - ``full_access_explicit``: the default written out in another legal shape (Statement as
       an object, ``{"AWS": "*"}`` principal, ``["*"]`` action), which is still full access.
     """
+    statement: Any
     if policy == "default":
         return None
     if policy == "restricted":
-        doc: dict[str, Any] = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "sagemaker:*",
-                    "Resource": "*",
-                }
-            ],
-        }
+        statement = [_allow({"AWS": f"arn:aws:iam::{account}:root"}, "sagemaker:*")]
+    elif policy == "condition_only":
+        condition = {"StringEquals": {"aws:PrincipalAccount": account}}
+        statement = [_allow("*", "*", Condition=condition)]
+    elif policy == "actions_only":
+        statement = [_allow("*", list(NOTEBOOK_ACTIONS))]
     else:
-        doc = {
-            "Version": "2012-10-17",
-            "Statement": {
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": ["*"],
-                "Resource": "*",
-            },
-        }
-    return json.dumps(doc)
+        statement = _allow({"AWS": "*"}, ["*"])
+    return json.dumps({"Version": "2012-10-17", "Statement": statement})
 
 
 def build_endpoint(
