@@ -11,6 +11,13 @@ from scanner.engine.builtins.endpoints import (
     endpoint_private_dns_resolves,
     endpoint_security_group_restricted,
 )
+from scanner.engine.builtins.iam import (
+    notebook_api_requires_vpc_endpoint,
+    notebook_no_public_access_path,
+    org_scp_enforces_vpc_endpoint,
+    presigned_url_requires_vpc_endpoint,
+    vpce_condition_references_known_endpoints,
+)
 from scanner.engine.builtins.network import (
     notebook_subnet_no_internet_route,
     vpc_dns_attributes,
@@ -50,6 +57,31 @@ BUILTINS: dict[str, Builtin] = {
             "endpoint_policy_restricted",
             "endpoint policy is not the default full-access policy",
             per_resource=endpoint_policy_restricted,
+        ),
+        Builtin(
+            "iam_presigned_url_requires_vpc_endpoint",
+            "no public path to CreatePresignedNotebookInstanceUrl for a user or role",
+            over_estate=presigned_url_requires_vpc_endpoint,
+        ),
+        Builtin(
+            "iam_notebook_api_requires_vpc_endpoint",
+            "no public path to the other configured notebook actions for a user or role",
+            over_estate=notebook_api_requires_vpc_endpoint,
+        ),
+        Builtin(
+            "iam_vpce_condition_references_known_endpoints",
+            "aws:sourceVpce values name existing endpoints, notebook and API in pairs",
+            over_estate=vpce_condition_references_known_endpoints,
+        ),
+        Builtin(
+            "notebook_no_public_access_path",
+            "no direct internet access and no principal's public presigned-URL path",
+            over_estate=notebook_no_public_access_path,
+        ),
+        Builtin(
+            "org_scp_enforces_vpc_endpoint",
+            "an applying SCP denies presigned notebook URLs outside the approved endpoints",
+            over_estate=org_scp_enforces_vpc_endpoint,
         ),
     )
 }

@@ -1,0 +1,403 @@
+"""The issue-3 IAM rules as ``over_estate`` builtins (rules/iam.yaml).
+
+The analysis itself lives in :mod:`scanner.iam` (no engine imports there); this module only
+turns it into findings.  It runs **once per scan**: :func:`shared_analysis` caches the
+:class:`~scanner.iam.estate.EstateAnalysis` on the identity of the enriched estate, which
+:func:`scanner.engine.evaluate` shares between all rules of one evaluation, so the five rules
+(and every principal within them) reuse one inventory and one path search.
+
+Resource types: one rule has one ``resource_type``, but a principal finding is about a user
+*or* a role.  The principal rules declare ``resource_type: iam:user`` (the listing they
+depend on: users and roles come from the same GetAccountAuthorizationDetails call, so one
+listing failure covers both) and ``requires`` the other IAM types; each finding carries its
+principal's own type, ``iam:user`` or ``iam:role``.  Inline-policy findings use type
+``iam:policy`` with id ``<owner ARN>/<policy name>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from scanner.engine.checks import CheckContext, CheckResult, Subject
+from scanner.enrichment.estate import Estate
+from scanner.iam.estate import (
+    PRESIGN,
+    EstateAnalysis,
+    OrgView,
+    analyze_estate,
+    notebook_arn,
+    scp_probe,
+)
+from scanner.iam.inventory import Principal
+from scanner.iam.paths import PrincipalAnalysis, PublicPath
+from scanner.iam.policy import Effect
+from scanner.iam.vpce_refs import judge, policy_documents, references
+from scanner.snapshot import GLOBAL_REGION
+
+Pair = tuple[Subject, CheckResult]
+_CACHE: list[tuple[Estate, EstateAnalysis]] = []
+
+
+def shared_analysis(ctx: CheckContext) -> EstateAnalysis:
+    """The estate's IAM analysis, computed on first use and reused by every IAM rule."""
+    for estate, result in _CACHE:
+        if estate is ctx.estate:
+            return result
+    cfg = ctx.config
+    result = analyze_estate(
+        ctx.snapshot,
+        actions=cfg.iam.actions,
+        approved_vpc_endpoints=cfg.approved_vpc_endpoints,
+        approved_vpcs=cfg.approved_vpcs,
+    )
+    _CACHE[:] = [(ctx.estate, result)]  # one scan at a time; never keep old estates alive
+    return result
+
+
+# -- evidence helpers ------------------------------------------------------------------
+
+
+def fix_cli(path: PublicPath) -> str:
+    """The AWS CLI command that replaces the granting policy (after editing the document)."""
+    g = path.grant
+    doc = "--policy-document file://fixed-policy.json"
+    if g.policy_kind == "managed":
+        return f"aws iam create-policy-version --policy-arn {g.policy} {doc} --set-as-default"
+    if g.via.startswith("group:"):
+        return f"aws iam put-group-policy --group-name {g.via[6:]} --policy-name {g.policy} {doc}"
+    owner = path.principal_arn.rsplit("/", 1)[-1]
+    kind = "user" if path.principal_kind == "user" else "role"
+    return f"aws iam put-{kind}-policy --{kind}-name {owner} --policy-name {g.policy} {doc}"
+
+
+def path_evidence(path: PublicPath) -> dict[str, Any]:
+    return {**path.to_dict(), "fix_cli": fix_cli(path)}
+
+
+def _via(path: PublicPath) -> str:
+    via = path.grant.via
+    return f"group {via[6:]}" if via.startswith("group:") else f"the {via}'s own policies"
+
+
+def explain(path: PublicPath) -> str:
+    """One sentence: who, what, where, through which grant, in which context."""
+    g = path.grant
+    stmt = g.sid or f"statement #{g.statement_index}"
+    nbs = ", ".join(a.rsplit("/", 1)[-1] for a in path.notebook_arns[:3])
+    more = f" (+{len(path.notebook_arns) - 3} more)" if len(path.notebook_arns) > 3 else ""
+    return (
+        f"{path.principal_arn} can call {path.action} on {nbs}{more} with "
+        f"{path.description}: granted by {stmt} of {g.policy_kind} policy {g.policy} "
+        f"through {_via(path)}"
+    )
+
+
+def _approved(result: EstateAnalysis) -> dict[str, Any]:
+    return {
+        "approved_vpc_endpoints": sorted(result.approved.vpc_endpoints),
+        "approved_vpcs": sorted(result.approved.vpcs),
+        "approved_from": result.approved_source,
+    }
+
+
+def _org(result: EstateAnalysis, account_id: str) -> OrgView:
+    return result.orgs.get(account_id) or OrgView(account_id, "not_collected")
+
+
+def _grants(principal: Principal, action: str) -> list[str]:
+    """Allow statements of the principal that name the action (for PASS messages)."""
+    return [
+        f"{ap.label} {s.label}"
+        for ap in principal.policies
+        for s in ap.policy.statements
+        if s.effect is Effect.ALLOW and s.matches_action(action)
+    ]
+
+
+# -- principal rules -------------------------------------------------------------------
+
+
+def _principal_result(
+    result: EstateAnalysis, principal: Principal, actions: tuple[str, ...]
+) -> CheckResult:
+    analyses: list[PrincipalAnalysis] = [result.analysis(principal.arn, a) for a in actions]
+    paths = [p for a in analyses for p in a.paths]
+    undecided = [u for a in analyses for u in a.undecided]
+    notebooks = [nb for nb in result.notebooks if nb.account_id == principal.account_id]
+    evidence: dict[str, Any] = {
+        "principal": principal.arn,
+        "principal_type": principal.kind,
+        "groups": list(principal.groups),
+        "permissions_boundary": principal.boundary_arn,
+        "actions": list(actions),
+        "notebooks_in_account": len(notebooks),
+        "paths": [path_evidence(p) for p in paths],
+        "scps": _org(result, principal.account_id).scp_note(),
+        **_approved(result),
+    }
+    if undecided:
+        evidence["undecided"] = undecided
+    name = f"{principal.kind} {principal.name}"
+    if principal.unresolved:
+        problems = result.problems_for(principal)
+        evidence["unreadable_policies"] = problems
+        return CheckResult.error(
+            f"cannot decide whether {name} has a public path: policies that reach it could not "
+            f"be read ({'; '.join(problems)}); they might grant or deny anything",
+            **evidence,
+        )
+    if paths:
+        more = f" (and {len(paths) - 1} more path(s), see evidence)" if len(paths) > 1 else ""
+        return CheckResult.failed(f"public path: {explain(paths[0])}{more}", **evidence)
+    if undecided:
+        return CheckResult.error(
+            f"cannot decide whether {name} has a public path: {'; '.join(undecided)}", **evidence
+        )
+    grants = [g for a in actions for g in _grants(principal, a)]
+    if not grants:
+        why = f"no policy of {name} allows {', '.join(actions)}"
+    elif not notebooks:
+        why = (
+            f"{name} is allowed {', '.join(actions)} but the account has no notebook instance "
+            "(the grant would be checked against any notebook created later)"
+        )
+    else:
+        why = (
+            f"every grant of {', '.join(actions)} to {name} holds only through the approved "
+            f"endpoints or is denied otherwise ({len(grants)} granting statement(s), "
+            f"{len(notebooks)} notebook(s))"
+        )
+        evidence["granting_statements"] = grants
+    return CheckResult.passed(why, **evidence)
+
+
+def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iterator[Pair]:
+    result = shared_analysis(ctx)
+    for principal in result.inventory.principals:
+        subject = Subject(
+            principal.account_id,
+            GLOBAL_REGION,
+            f"iam:{principal.kind}",
+            principal.arn,
+            principal.arn,
+        )
+        if actions is None:
+            rest = result.actions[1:]
+            if not rest:
+                yield (
+                    subject,
+                    CheckResult.not_applicable(
+                        "config iam.actions lists no notebook action besides "
+                        "CreatePresignedNotebookInstanceUrl"
+                    ),
+                )
+                continue
+            yield subject, _principal_result(result, principal, rest)
+        else:
+            yield subject, _principal_result(result, principal, actions)
+
+
+def presigned_url_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per user and role for CreatePresignedNotebookInstanceUrl."""
+    return _principal_pairs(ctx, (PRESIGN,))
+
+
+def notebook_api_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per user and role for the other configured actions (config iam.actions
+    minus CreatePresignedNotebookInstanceUrl; by default DescribeNotebookInstance)."""
+    return _principal_pairs(ctx, None)
+
+
+# -- notebooks -------------------------------------------------------------------------
+
+
+def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per notebook: direct internet access, or any principal's public path."""
+    result = shared_analysis(ctx)
+    by_notebook = result.presign_paths()
+    for res in ctx.estate.resources("sagemaker:notebook-instance"):
+        arn = notebook_arn(res.account_id, res.region, res.id, res.arn, res.doc)
+        raw = res.doc.get("DirectInternetAccess")
+        dia = raw if raw is not None else "Enabled"
+        paths = by_notebook.get(arn, [])
+        undecided = {
+            p.arn: result.analysis(p.arn, PRESIGN).undecided
+            for p in result.principals(res.account_id)
+            if result.analysis(p.arn, PRESIGN).undecided
+        }
+        evidence: dict[str, Any] = {
+            "DirectInternetAccess": raw,
+            "paths": [path_evidence(p) for p in paths],
+            "scps": _org(result, res.account_id).scp_note(),
+            **_approved(result),
+        }
+        if raw is None:
+            evidence["on_missing"] = "AWS enables direct internet access when it is not specified"
+        if undecided:
+            evidence["undecided_principals"] = undecided
+        reasons = []
+        if str(dia).lower() != "disabled":
+            reasons.append(
+                f"DirectInternetAccess is {dia}"
+                + (" (absent: AWS's default)" if raw is None else "")
+                + ": the notebook reaches the internet outside the VPC"
+            )
+        if paths:
+            who = sorted({p.principal_arn for p in paths})
+            reasons.append(
+                f"{len(who)} principal(s) can open it from outside the approved endpoints: "
+                + explain(paths[0])
+                + (f" (+{len(paths) - 1} more path(s))" if len(paths) > 1 else "")
+            )
+        subject = Subject.of(res)
+        if reasons:
+            yield subject, CheckResult.failed("; ".join(reasons), **evidence)
+        elif undecided:
+            yield (
+                subject,
+                CheckResult.error(
+                    "direct internet access is disabled, but whether anyone can open the notebook "
+                    f"from outside the approved endpoints is undecided for {len(undecided)} "
+                    f"principal(s): {', '.join(sorted(undecided))}",
+                    **evidence,
+                ),
+            )
+        else:
+            yield (
+                subject,
+                CheckResult.passed(
+                    "direct internet access is disabled and no IAM principal of the account can "
+                    "call CreatePresignedNotebookInstanceUrl on it from outside the approved "
+                    "endpoints",
+                    **evidence,
+                ),
+            )
+
+
+# -- policies naming endpoints -----------------------------------------------------------
+
+
+def vpce_condition_references_known_endpoints(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per policy whose notebook statements name ``aws:sourceVpce`` values."""
+    result = shared_analysis(ctx)
+    docs = policy_documents(ctx.snapshot, result.inventory.managed, result.inventory.problems)
+    for doc in docs:
+        subject = Subject(doc.account_id, GLOBAL_REGION, "iam:policy", doc.subject_id, doc.arn)
+        if doc.policy is None:
+            if doc.error and _mentions_sourcevpce(ctx, doc.subject_id):
+                yield (
+                    subject,
+                    CheckResult.error(
+                        f"the policy could not be parsed, so its aws:sourceVpce values cannot be "
+                        f"judged: {doc.error}"
+                    ),
+                )
+            continue
+        refs = references(doc.policy, result.actions)
+        if not refs:
+            continue
+        stale, pairing = judge(refs, result.endpoints)
+        evidence = {
+            "references": [r.to_dict() for r in refs],
+            "stale": stale,
+            "unpaired": pairing,
+            "known_sagemaker_endpoints": sorted(
+                e.id for e in result.endpoints.values() if e.kind is not None
+            ),
+        }
+        if stale or pairing:
+            yield subject, CheckResult.failed("; ".join([*stale, *pairing]), **evidence)
+        else:
+            values = sorted({v for r in refs for v in r.values})
+            yield (
+                subject,
+                CheckResult.passed(
+                    f"aws:sourceVpce names existing endpoints, notebook and API endpoints in pairs: "
+                    f"{', '.join(values)}",
+                    **evidence,
+                ),
+            )
+
+
+def _mentions_sourcevpce(ctx: CheckContext, subject_id: str) -> bool:
+    """Whether an unparseable policy's raw text mentions aws:sourceVpce (then it is in scope)."""
+    for rtype in ("iam:policy", "iam:user", "iam:group", "iam:role"):
+        for res in ctx.snapshot.iter_resources(rtype):
+            owns = subject_id == res.id or subject_id.startswith(res.id + "/")
+            if owns and "aws:sourcevpce" in json.dumps(res.data, default=str).lower():
+                return True
+    return False
+
+
+# -- organizations -----------------------------------------------------------------------
+
+
+def org_scp_enforces_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per account: does an applying SCP deny presigned URLs from outside?"""
+    result = shared_analysis(ctx)
+    region = next((r for r in ctx.snapshot.regions), "us-east-1")
+    for res in ctx.estate.resources("aws:account"):
+        view = _org(result, res.account_id)
+        yield Subject.of(res), _scp_result(result, view, region)
+
+
+def _scp_result(result: EstateAnalysis, view: OrgView, region: str) -> CheckResult:
+    evidence: dict[str, Any] = {
+        "organizations_data": view.status,
+        "organization_id": view.org_id,
+        "management_account": view.management_account,
+        "scp_levels": [
+            {"target": t, "policies": list(n)}
+            for t, n in zip(view.level_ids, view.level_policy_names, strict=False)
+        ],
+        **_approved(result),
+    }
+    if view.status == "error":
+        return CheckResult.error("the Organizations collector failed; SCPs could not be read")
+    if view.status == "not_collected":
+        return CheckResult.not_applicable(
+            "Organizations data was not collected (member account, Organizations not in use, or "
+            "collector disabled), so SCPs cannot be judged",
+            **evidence,
+        )
+    if view.status == "no_organization":
+        return CheckResult.not_applicable("the account belongs to no organization", **evidence)
+    if view.is_management:
+        return CheckResult.failed(
+            f"{view.account_id} is the organization's management account: SCPs never apply to "
+            "it, so no SCP can require the VPC endpoint here; keep notebooks out of the "
+            "management account and rely on IAM conditions",
+            **evidence,
+        )
+    if view.levels is None:
+        return CheckResult.error(
+            "the SCP path could not be read: " + "; ".join(view.problems), **evidence
+        )
+    probe = scp_probe(view, result.notebooks, result.approved, region)
+    if probe.undecided:
+        return CheckResult.error("; ".join(probe.undecided), **evidence)
+    if probe.paths:
+        path = probe.paths[0]
+        evidence["open_context"] = path.to_dict()["context"]
+        return CheckResult.failed(
+            f"the SCPs that apply to {view.account_id} let {PRESIGN} through with "
+            f"{path.description}; add an SCP Deny with StringNotEquals aws:SourceVpce "
+            "[approved endpoints]",
+            **evidence,
+        )
+    denies = [
+        f"{p.label} {s.label}"
+        for level in view.levels
+        for p in level
+        for s in p.statements
+        if s.effect is Effect.DENY and s.matches_action(PRESIGN)
+    ]
+    evidence["deny_statements"] = denies
+    how = f"denied by {', '.join(denies)}" if denies else "no SCP level allows it"
+    return CheckResult.passed(
+        f"SCPs that apply to {view.account_id} refuse {PRESIGN} from outside the approved "
+        f"endpoints ({how})",
+        **evidence,
+    )

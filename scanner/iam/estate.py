@@ -1,0 +1,351 @@
+"""The IAM analysis of a whole snapshot, computed once per scan and shared by the issue-3 rules.
+
+Everything the five IAM rules need is derived here from the snapshot alone (no engine
+imports, so :mod:`scanner.iam` stays a standalone library):
+
+- the **endpoint inventory** (every ``ec2:vpc-endpoint``, with its SageMaker kind and VPC);
+- the **approved** endpoints and VPCs: ``approved_vpc_endpoints`` / ``approved_vpcs`` from
+  config when either is set (then *only* the pinned values: a smaller approved set can only
+  report more paths, never hide one), otherwise the usable SageMaker interface endpoints
+  found in the scanned accounts and their VPCs;
+- the **organization view** of each account: whether Organizations data was collected, the
+  management account, and the SCP levels root → OUs → account, built from
+  ``organizations:account`` ``ParentPath`` and ``organizations:policy`` ``Targets``;
+- the **inventory** of principals (:mod:`scanner.iam.inventory`) and one
+  :class:`~scanner.iam.paths.PrincipalAnalysis` per (principal, action).
+
+When SCPs could not be read (member account, collector error, unparseable SCP) the path
+analysis assumes *no* SCP.  SCPs can only remove paths, so that can over-report a path but
+never hide one; the findings say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scanner.enrichment.endpoints import sagemaker_kind
+from scanner.errors import InputError
+from scanner.iam.inventory import AttachedPolicy, Inventory, Principal, build_inventory
+from scanner.iam.paths import Approved, Notebook, PathAnalyzer, PrincipalAnalysis, PublicPath
+from scanner.iam.policy import Policy, parse_policy, parse_policy_any
+from scanner.snapshot import OutcomeStatus, Snapshot
+
+PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
+UNUSABLE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
+ORG_TYPE = "organizations:organization"
+
+
+@dataclass(frozen=True)
+class KnownEndpoint:
+    """One VPC endpoint of the scanned accounts, as the IAM rules need it."""
+
+    id: str
+    account_id: str
+    region: str
+    vpc_id: str | None
+    kind: str | None  # notebook | api | runtime | studio | None (not SageMaker)
+    state: str | None
+
+    @property
+    def usable(self) -> bool:
+        """An endpoint that is deleted or failed carries no traffic: naming it is stale."""
+        return (self.state or "").lower() not in UNUSABLE_STATES
+
+
+@dataclass(frozen=True)
+class OrgView:
+    """What is known about the organization an account belongs to.
+
+    ``status``: ``collected`` (data present), ``not_collected`` (member account, not in use,
+    or disabled), ``error`` (the collector failed) or ``no_organization`` (collected but the
+    account is in no organization).  ``levels`` is None when the SCP path is unknown.
+    """
+
+    account_id: str
+    status: str
+    org_id: str | None = None
+    management_account: str | None = None
+    levels: tuple[tuple[Policy, ...], ...] | None = None
+    level_ids: tuple[str, ...] = ()
+    level_policy_names: tuple[tuple[str, ...], ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def is_management(self) -> bool:
+        return self.management_account == self.account_id
+
+    def scp_note(self) -> str:
+        """How SCPs entered the path analysis of this account (shown in evidence)."""
+        if self.is_management:
+            return "management account: SCPs never apply to it"
+        if self.levels is not None:
+            return f"{len(self.levels)} SCP levels applied (root → account): " + " | ".join(
+                f"{lid}: {', '.join(names) or 'no policy'}"
+                for lid, names in zip(self.level_ids, self.level_policy_names, strict=True)
+            )
+        why = "; ".join(self.problems) or f"Organizations data {self.status.replace('_', ' ')}"
+        return (
+            f"SCPs not applied ({why}); the analysis assumed no SCP, which can only over-report "
+            "paths, never hide one"
+        )
+
+
+@dataclass
+class EstateAnalysis:
+    """The shared result: inventory, approved set, org views and every principal's paths."""
+
+    actions: tuple[str, ...]
+    approved: Approved
+    approved_source: str  # "config" | "discovered"
+    endpoints: dict[str, KnownEndpoint]
+    notebooks: list[Notebook]
+    inventory: Inventory
+    orgs: dict[str, OrgView]
+    analyses: dict[tuple[str, str], PrincipalAnalysis] = field(default_factory=dict)
+
+    def analysis(self, principal_arn: str, action: str) -> PrincipalAnalysis:
+        return self.analyses[(principal_arn, action.lower())]
+
+    def principals(self, account_id: str | None = None) -> list[Principal]:
+        return [
+            p for p in self.inventory.principals if account_id is None or p.account_id == account_id
+        ]
+
+    def presign_paths(self) -> dict[str, list[PublicPath]]:
+        """Every CreatePresignedNotebookInstanceUrl path, by notebook ARN."""
+        out: dict[str, list[PublicPath]] = {}
+        for (_, action), result in sorted(self.analyses.items()):
+            if action == PRESIGN.lower():
+                for path in result.paths:
+                    for arn in path.notebook_arns:
+                        out.setdefault(arn, []).append(path)
+        return out
+
+    def problems_for(self, principal: Principal) -> list[str]:
+        """Parse problems behind the principal's unresolved policies (with the error text)."""
+        out = []
+        for name in principal.unresolved:
+            bare = name.removeprefix("permissions boundary ")
+            hits = [p for p in self.inventory.problems if p.startswith(bare + ":")]
+            out += hits or [f"{name}: not in the snapshot"]
+        return out
+
+
+# -- inventory pieces ------------------------------------------------------------------
+
+
+def known_endpoints(snapshot: Snapshot) -> dict[str, KnownEndpoint]:
+    """Every VPC endpoint of the snapshot by id (ids are lower case as AWS issues them)."""
+    out: dict[str, KnownEndpoint] = {}
+    for res in snapshot.iter_resources("ec2:vpc-endpoint"):
+        d = res.data
+        out[res.id.lower()] = KnownEndpoint(
+            id=res.id,
+            account_id=res.account_id,
+            region=res.region,
+            vpc_id=d.get("VpcId"),
+            kind=sagemaker_kind(res.region, d.get("ServiceName")),
+            state=d.get("State"),
+        )
+    return out
+
+
+def approved_set(
+    endpoints: Iterable[KnownEndpoint], pinned_vpces: Sequence[str], pinned_vpcs: Sequence[str]
+) -> tuple[Approved, str]:
+    """Pinned values from config when any is set, else the usable SageMaker endpoints."""
+    if pinned_vpces or pinned_vpcs:
+        return (
+            Approved(
+                frozenset(v.lower() for v in pinned_vpces),
+                frozenset(v.lower() for v in pinned_vpcs),
+            ),
+            "config",
+        )
+    found = [e for e in endpoints if e.kind is not None and e.usable]
+    return (
+        Approved(
+            frozenset(e.id.lower() for e in found),
+            frozenset(e.vpc_id.lower() for e in found if e.vpc_id),
+        ),
+        "discovered",
+    )
+
+
+def notebooks_of(snapshot: Snapshot) -> list[Notebook]:
+    """Notebook instances as the path analysis needs them (ARN as AWS returned it)."""
+    out = []
+    for res in snapshot.iter_resources("sagemaker:notebook-instance"):
+        out.append(
+            Notebook(
+                notebook_arn(res.account_id, res.region, res.id, res.arn, res.data),
+                res.account_id,
+                _tags(res.data),
+            )
+        )
+    return out
+
+
+def notebook_arn(
+    account_id: str, region: str, name: str, arn: str | None, data: dict[str, Any]
+) -> str:
+    """The notebook's ARN: as collected, else built the way SageMaker spells it."""
+    return (
+        arn
+        or data.get("NotebookInstanceArn")
+        or f"arn:aws:sagemaker:{region}:{account_id}:notebook-instance/{name.lower()}"
+    )
+
+
+def _tags(data: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in data.get("Tags") or [] if "Key" in t}
+
+
+# -- organizations ---------------------------------------------------------------------
+
+
+def _org_status(snapshot: Snapshot, account_id: str) -> str:
+    statuses = {
+        o.status
+        for o in snapshot.collectors
+        if o.account_id == account_id and ORG_TYPE in o.resource_types
+    }
+    if OutcomeStatus.ERROR in statuses:
+        return "error"
+    if OutcomeStatus.OK in statuses:
+        return "collected"
+    return "not_collected"
+
+
+def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
+    """One :class:`OrgView` per scanned account."""
+    policies: dict[str, dict[str, Any]] = {}
+    for res in snapshot.iter_resources("organizations:policy"):
+        policies.setdefault(res.id, res.data)
+    accounts = sorted(set(snapshot.accounts) | {r.account_id for r in snapshot.iter_resources()})
+    out: dict[str, OrgView] = {}
+    for acct in accounts:
+        status = _org_status(snapshot, acct)
+        orgs = list(snapshot.iter_resources(ORG_TYPE, account_id=acct))
+        if status != "collected":
+            out[acct] = OrgView(acct, status)
+            continue
+        if not orgs:
+            out[acct] = OrgView(acct, "no_organization")
+            continue
+        org = orgs[0].data
+        base = OrgView(
+            acct, "collected", org_id=org.get("Id"), management_account=org.get("MasterAccountId")
+        )
+        out[acct] = _with_levels(base, snapshot, policies)
+    return out
+
+
+def _with_levels(view: OrgView, snapshot: Snapshot, policies: dict[str, dict[str, Any]]) -> OrgView:
+    records = [
+        r for r in snapshot.iter_resources("organizations:account", account_id=view.account_id)
+    ]
+    path = records[0].data.get("ParentPath") if records else None
+    if not isinstance(path, list):
+        return replace(view, problems=("the account's organization path was not collected",))
+    level_ids = (*(str(x) for x in path), view.account_id)
+    levels: list[tuple[Policy, ...]] = []
+    names: list[tuple[str, ...]] = []
+    problems: list[str] = []
+    for lid in level_ids:
+        here: list[Policy] = []
+        here_names: list[str] = []
+        for pid, data in sorted(policies.items()):
+            if not any(t.get("TargetId") == lid for t in data.get("Targets") or []):
+                continue
+            label = f"SCP {data.get('Name') or pid} ({pid})"
+            try:
+                here.append(parse_policy_any(data.get("Content"), label=label))
+            except InputError as exc:
+                problems.append(f"{label} could not be parsed: {exc}")
+            here_names.append(str(data.get("Name") or pid))
+        levels.append(tuple(here))
+        names.append(tuple(here_names))
+    if problems:
+        return replace(view, level_ids=level_ids, problems=tuple(problems))
+    return replace(view, levels=tuple(levels), level_ids=level_ids, level_policy_names=tuple(names))
+
+
+# -- the analysis ----------------------------------------------------------------------
+
+
+def analysis_actions(configured: Sequence[str]) -> tuple[str, ...]:
+    """CreatePresignedNotebookInstanceUrl first, then the other configured actions."""
+    rest = [a for a in configured if a.lower() != PRESIGN.lower()]
+    return (PRESIGN, *dict.fromkeys(rest))
+
+
+def analyze_estate(
+    snapshot: Snapshot,
+    *,
+    actions: Sequence[str],
+    approved_vpc_endpoints: Sequence[str] = (),
+    approved_vpcs: Sequence[str] = (),
+) -> EstateAnalysis:
+    """Run the public-access-path analysis for every principal and action, once."""
+    endpoints = known_endpoints(snapshot)
+    approved, source = approved_set(endpoints.values(), approved_vpc_endpoints, approved_vpcs)
+    notebooks = notebooks_of(snapshot)
+    orgs = org_views(snapshot)
+    result = EstateAnalysis(
+        actions=analysis_actions(actions),
+        approved=approved,
+        approved_source=source,
+        endpoints=endpoints,
+        notebooks=notebooks,
+        inventory=build_inventory(snapshot),
+        orgs=orgs,
+    )
+    analyzer = PathAnalyzer(notebooks, approved)
+    for principal in result.inventory.principals:
+        org = orgs.get(principal.account_id) or OrgView(principal.account_id, "not_collected")
+        for action in result.actions:
+            result.analyses[(principal.arn, action.lower())] = analyzer.analyze(
+                principal,
+                action,
+                org.levels or (),
+                scp_exempt=org.is_management,
+                org_id=org.org_id,
+            )
+    return result
+
+
+def scp_probe(
+    view: OrgView, notebooks: Sequence[Notebook], approved: Approved, region: str
+) -> PrincipalAnalysis:
+    """Do the account's SCPs deny CreatePresignedNotebookInstanceUrl outside the approved
+    endpoints?  A probe role allowed the action on ``*`` with no condition is analysed under
+    the SCP path against the account's notebooks plus one hypothetical notebook (so the answer
+    also holds for notebooks created tomorrow): no path means the SCPs close it."""
+    acct = view.account_id
+    probe = parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ProbeAllow", "Effect": "Allow", "Action": PRESIGN, "Resource": "*"}
+            ],
+        },
+        label="scanner probe",
+    )
+    principal = Principal(
+        arn=f"arn:aws:iam::{acct}:role/privatelink-scanner-scp-probe",
+        account_id=acct,
+        kind="role",
+        name="privatelink-scanner-scp-probe",
+        unique_id=None,
+        tags={},
+        policies=(AttachedPolicy(probe, "role", "inline", "scanner-probe"),),
+    )
+    hypothetical = Notebook(
+        f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/privatelink-scanner-probe", acct
+    )
+    mine = [nb for nb in notebooks if nb.account_id == acct]
+    analyzer = PathAnalyzer([*mine, hypothetical], approved)
+    return analyzer.analyze(principal, PRESIGN, view.levels or (), org_id=view.org_id)
