@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import scanner.engine.builtins.iam as iam_builtins
 from scanner.config import Config, IamConfig
+from scanner.iam.estate import analyze_estate
 from scanner.models import Finding, Status
 from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 from tests.snapshots import (
@@ -260,13 +260,12 @@ def test_iam_collector_error_makes_iam_rules_error() -> None:
 
 def test_analysis_runs_once_per_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = iam_builtins.analyze_estate
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return real(*args, **kwargs)
+        return analyze_estate(*args, **kwargs)
 
-    monkeypatch.setattr(iam_builtins, "analyze_estate", counting)
+    monkeypatch.setattr("scanner.engine.builtins.iam.analyze_estate", counting)
     results(base())
     assert calls == [1]
 
