@@ -49,6 +49,43 @@ RESTRICTED_POLICY = json.dumps(
     }
 )
 
+# IAM and Organizations (issue #3): a user with the AWS post's policy, and a member account
+# whose OU carries an SCP denying presigned notebook URLs outside the two endpoints.
+NOTEBOOK_USER = f"arn:aws:iam::{ACCOUNT}:user/notebook-user"
+ORG_ROOT, ORG_OU, ORG_MASTER = "r-root", "ou-root-data", "999988887777"
+NOTEBOOK_ACTIONS = [
+    "sagemaker:CreatePresignedNotebookInstanceUrl",
+    "sagemaker:DescribeNotebookInstance",
+]
+POST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "EnableNotebookAccess",
+            "Effect": "Allow",
+            "Action": NOTEBOOK_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:sourceVpce": [EP_NOTEBOOK, EP_API]}},
+        }
+    ],
+}
+DENY_OUTSIDE_SCP = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "RequireNotebookVpce",
+            "Effect": "Deny",
+            "Action": NOTEBOOK_ACTIONS[0],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:sourceVpce": [EP_NOTEBOOK, EP_API]}},
+        }
+    ],
+}
+FULL_ACCESS_SCP = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
 # Collector name → the types it produces (one outcome per scope, all ok by default).
 COLLECTORS: dict[str, tuple[str, list[str]]] = {
     "ec2.vpcs": (REGION, ["ec2:vpc"]),
@@ -64,6 +101,11 @@ COLLECTORS: dict[str, tuple[str, list[str]]] = {
     "route53.hosted-zones": ("global", ["route53:hosted-zone"]),
     "sagemaker.notebook-instances": (REGION, ["sagemaker:notebook-instance"]),
     "cloudtrail.trails": (REGION, ["cloudtrail:trail"]),
+    "iam": ("global", ["iam:user", "iam:group", "iam:role", "iam:policy"]),
+    "organizations": (
+        "global",
+        ["organizations:organization", "organizations:policy", "organizations:account"],
+    ),
 }
 
 
@@ -219,9 +261,59 @@ def compliant_snapshot() -> Snapshot:
         },
         arn=TRAIL,
     )
+    add_iam_and_organization(s)
     for name, (region, types) in COLLECTORS.items():
         s.record(CollectorOutcome(name, ACCOUNT, region, types, OutcomeStatus.OK))
     return s
+
+
+def add_iam_and_organization(s: Snapshot) -> None:
+    """The IAM user and Organizations data of :func:`compliant_snapshot` (see constants)."""
+    s.add(
+        ACCOUNT,
+        "global",
+        "iam:user",
+        NOTEBOOK_USER,
+        {
+            "UserName": "notebook-user",
+            "Arn": NOTEBOOK_USER,
+            "UserId": "AIDANOTEBOOKUSER",
+            "GroupList": [],
+            "UserPolicyList": [{"PolicyName": "notebook-via-vpce", "PolicyDocument": POST_POLICY}],
+            "AttachedManagedPolicies": [],
+        },
+        arn=NOTEBOOK_USER,
+    )
+    s.add(
+        ACCOUNT,
+        "global",
+        "organizations:organization",
+        "o-example",
+        {"Id": "o-example", "MasterAccountId": ORG_MASTER},
+    )
+    s.add(
+        ACCOUNT,
+        "global",
+        "organizations:account",
+        ACCOUNT,
+        {"Id": ACCOUNT, "ParentPath": [ORG_ROOT, ORG_OU]},
+    )
+    for pid, name, content, targets in (
+        ("p-full", "FullAWSAccess", FULL_ACCESS_SCP, [ORG_ROOT, ORG_OU, ACCOUNT]),
+        ("p-vpce", "RequireNotebookVpce", DENY_OUTSIDE_SCP, [ORG_OU]),
+    ):
+        s.add(
+            ACCOUNT,
+            "global",
+            "organizations:policy",
+            pid,
+            {
+                "Id": pid,
+                "Name": name,
+                "Content": json.dumps(content),
+                "Targets": [{"TargetId": t} for t in targets],
+            },
+        )
 
 
 def data(snapshot: Snapshot, rtype: str, rid: str, region: str = REGION) -> dict[str, Any]:

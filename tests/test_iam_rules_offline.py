@@ -15,16 +15,19 @@ import pytest
 from scanner.config import Config, IamConfig
 from scanner.iam.estate import analyze_estate
 from scanner.models import Finding, Status
-from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.snapshot import OutcomeStatus, Snapshot
 from tests.snapshots import (
     ACCOUNT,
     EP_API,
     EP_NOTEBOOK,
     NOTEBOOK,
+    ORG_MASTER,
+    ORG_OU,
     REGION,
     compliant_snapshot,
     data,
     scan,
+    set_outcome,
 )
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
@@ -33,7 +36,6 @@ USER = f"arn:aws:iam::{ACCOUNT}:user/alice"
 NB_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{NOTEBOOK}"
 OTHER_NB = "other"
 OTHER_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{OTHER_NB}"
-ROOT, OU = "r-root", "ou-root-data"
 PRINCIPAL_RULES = (
     "iam-presigned-url-requires-vpc-endpoint",
     "iam-notebook-api-requires-vpc-endpoint",
@@ -84,15 +86,9 @@ def base(policy: Any = POST) -> Snapshot:
         },
         arn=USER,
     )
-    snap.record(
-        CollectorOutcome(
-            "iam",
-            ACCOUNT,
-            "global",
-            ["iam:user", "iam:group", "iam:role", "iam:policy"],
-            OutcomeStatus.OK,
-        )
-    )
+    # SCPs are varied only by the SCP tests; elsewhere the account is seen as a member whose
+    # Organizations data could not be read (so the compliant SCP does not close paths).
+    set_outcome(snap, "organizations", OutcomeStatus.NOT_COLLECTED)
     return snap
 
 
@@ -113,34 +109,15 @@ def add_org(
     snap: Snapshot,
     scps: list[tuple[str, dict[str, Any] | str, list[str]]],
     *,
-    master: str = "999988887777",
+    master: str = ORG_MASTER,
     status: OutcomeStatus = OutcomeStatus.OK,
 ) -> None:
-    """Organizations data as the collector stores it: org, SCPs with Targets, ParentPath."""
-    types = ["organizations:organization", "organizations:policy", "organizations:account"]
-    snap.record(CollectorOutcome("organizations", ACCOUNT, "global", types, status))
-    if status is not OutcomeStatus.OK:
-        return
-    snap.add(
-        ACCOUNT,
-        "global",
-        "organizations:organization",
-        "o-abc",
-        {"Id": "o-abc", "MasterAccountId": master},
-    )
-    snap.add(
-        ACCOUNT,
-        "global",
-        "organizations:account",
-        ACCOUNT,
-        {"Id": ACCOUNT, "ParentPath": [ROOT, OU]},
-    )
-    full = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    }
-    policies = [("FullAWSAccess", full, [ROOT, OU, ACCOUNT]), *scps]
-    for i, (name, content, targets) in enumerate(policies):
+    """Vary the compliant snapshot's Organizations data: its outcome, the management account
+    and the deny SCP (replaced by ``scps``: name, content, targets)."""
+    set_outcome(snap, "organizations", status)
+    data(snap, "organizations:organization", "o-example", "global")["MasterAccountId"] = master
+    del snap.resources[ACCOUNT]["global"]["organizations:policy"]["p-vpce"]
+    for i, (name, content, targets) in enumerate(scps):
         text = content if isinstance(content, str) else json.dumps(content)
         snap.add(
             ACCOUNT,
@@ -151,7 +128,7 @@ def add_org(
                 "Id": f"p-{i}",
                 "Name": name,
                 "Content": text,
-                "Targets": [{"TargetId": t, "Type": "ACCOUNT"} for t in targets],
+                "Targets": [{"TargetId": t} for t in targets],
             },
         )
 
@@ -341,7 +318,8 @@ def test_guard_deny_references_are_judged_and_policies_without_them_are_not() ->
         is Status.FAIL
     )
     f2 = results(base(doc(statement())))
-    assert [x for x in f2 if x.rule_id == "iam-vpce-condition-references-known-endpoints"] == []
+    rule = "iam-vpce-condition-references-known-endpoints"
+    assert [x for x in f2 if x.rule_id == rule and x.resource_id.startswith(USER)] == []
 
 
 def test_managed_policy_subject_is_its_arn_default_version_only() -> None:
@@ -390,7 +368,7 @@ def test_scp_without_deny_fails() -> None:
     assert "no aws:SourceVpce (public internet)" in found.message
 
 
-@pytest.mark.parametrize("target", [ACCOUNT, OU])
+@pytest.mark.parametrize("target", [ACCOUNT, ORG_OU])
 def test_applying_deny_scp_passes_and_closes_principal_paths(target: str) -> None:
     snap = base(doc(statement()))
     add_org(snap, [("RequireVpce", DENY_OUTSIDE, [target])])
