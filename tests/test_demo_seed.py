@@ -20,7 +20,7 @@ from scanner.demo.builders import (
     service_hostname,
     service_name,
 )
-from scanner.demo.seed import ISSUE2_RULES, STALE_VPCE_ID, DemoManifest, seed_demo_account
+from scanner.demo.seed import DEMO_RULES, STALE_VPCE_ID, DemoManifest, seed_demo_account
 
 REGION = "us-west-2"
 
@@ -37,7 +37,7 @@ def _endpoints(aws: Any, **filters: str) -> dict[str, dict[str, Any]]:
 
 
 def test_manifest_lists_every_issue2_rule_and_eight_mistakes(demo: DemoManifest) -> None:
-    assert set(demo.expected_fail) == set(ISSUE2_RULES)
+    assert set(demo.expected_fail) == set(DEMO_RULES)
     assert len(demo.mistakes) == 8
     seen_by_rules = [m for m in demo.mistakes if m.rule_id is not None]
     for mistake in seen_by_rules:
@@ -180,11 +180,11 @@ def test_iam_matches_the_post_plus_two_mistakes(aws: Any, demo: DemoManifest) ->
     assert legacy["Statement"][0]["Condition"]["StringEquals"]["aws:sourceVpce"] == [STALE_VPCE_ID]
     existing = _endpoints(aws)
     assert STALE_VPCE_ID not in existing
-    assert [
-        m.rule_id
-        for m in demo.mistakes
-        if m.resource_id in (demo.iam["user:bob-contractor"], demo.iam["role:LegacyNotebookAccess"])
-    ] == [None, None]
+    bob, role = demo.iam["user:bob-contractor"], demo.iam["role:LegacyNotebookAccess"]
+    assert {m.resource_id: m.rule_id for m in demo.mistakes if m.rule_id.startswith("iam-")} == {
+        bob: "iam-presigned-url-requires-vpc-endpoint",
+        f"{role}/notebook-access": "iam-vpce-condition-references-known-endpoints",
+    }
 
 
 # -- builders on their own --------------------------------------------------------------

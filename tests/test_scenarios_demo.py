@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scanner.demo.seed import ISSUE2_RULES, DemoManifest, seed_demo_account
+from scanner.demo.seed import IAM_RULES, ISSUE2_RULES, DemoManifest, seed_demo_account
 from scanner.demo.server import MotoServer
 from scanner.models import Status
 from tests.scenariokit import REGION, Scan, scan
@@ -25,7 +25,28 @@ def test_demo_scan_fails_exactly_the_manifest(demo_scan: tuple[DemoManifest, Sca
         rule: {rid for rid, s in found.items() if s is Status.FAIL}
         for rule, found in result.status().items()
     }
-    assert actual == manifest.expected_fail
+    assert actual == {r: manifest.expected_fail[r] for r in ISSUE2_RULES}
+
+
+def test_demo_iam_fails_exactly_the_manifest(demo_scan: tuple[DemoManifest, Scan]) -> None:
+    """The IAM analysis finds the seeded mistakes and nothing else; no ERROR."""
+    manifest, result = demo_scan
+    actual: dict[str, set[str]] = {rule: set() for rule in IAM_RULES}
+    for f in result.findings:
+        if f.rule_id in actual and f.status is Status.FAIL:
+            actual[f.rule_id].add(f.resource_id)
+    assert actual == {r: manifest.expected_fail[r] for r in IAM_RULES}
+    # Organizations is not in use in the demo account: the SCP rule cannot judge.
+    [scp] = [f for f in result.findings if f.rule_id == "org-scp-enforces-vpc-endpoint"]
+    assert scp.status is Status.NOT_APPLICABLE
+    # Compliant principals (the post's policy through a group and on a role) PASS.
+    presign = {
+        f.resource_id: f.status
+        for f in result.findings
+        if f.rule_id == "iam-presigned-url-requires-vpc-endpoint"
+    }
+    assert presign[manifest.iam["user:alice"]] is Status.PASS
+    assert presign[manifest.iam["role:DataScientist"]] is Status.PASS
 
 
 def test_demo_has_passes_for_every_rule_it_can(demo_scan: tuple[DemoManifest, Scan]) -> None:

@@ -74,6 +74,18 @@ ISSUE2_RULES: tuple[str, ...] = (
 )
 """The rule ids of issue 2, exactly as written there."""
 
+IAM_RULES: tuple[str, ...] = (
+    "iam-presigned-url-requires-vpc-endpoint",
+    "iam-notebook-api-requires-vpc-endpoint",
+    "iam-vpce-condition-references-known-endpoints",
+    "notebook-no-public-access-path",
+    "org-scp-enforces-vpc-endpoint",
+)
+"""The rule ids of issue 3 (IAM analysis), exactly as written there."""
+
+DEMO_RULES: tuple[str, ...] = ISSUE2_RULES + IAM_RULES
+"""Every rule the demo manifest states an expected FAIL set for."""
+
 STALE_VPCE_ID = "vpce-0123456789abcdef0"
 """An endpoint id that no longer exists, named by the legacy role's condition."""
 
@@ -82,13 +94,13 @@ STALE_VPCE_ID = "vpce-0123456789abcdef0"
 class Mistake:
     """One deliberate mistake: what it is, the resource it is on and the rule that sees it.
 
-    ``rule_id`` is ``None`` for mistakes no issue-2 rule looks at (IAM analysis comes in a
-    later issue); they are seeded now so the demo already shows them once it does.
+    ``rule_id`` names the rule that sees the mistake first; a mistake that several rules see
+    records the others with :meth:`DemoManifest.expect`.
     """
 
     description: str
     resource_id: str
-    rule_id: str | None
+    rule_id: str
 
 
 @dataclass
@@ -111,15 +123,14 @@ class DemoManifest:
 
     def expect(self, rule_id: str, resource_id: str) -> None:
         """Record that ``rule_id`` must FAIL on ``resource_id``."""
-        if rule_id not in ISSUE2_RULES:
-            raise ValueError(f"unknown issue-2 rule id {rule_id!r}")
+        if rule_id not in DEMO_RULES:
+            raise ValueError(f"unknown rule id {rule_id!r}")
         self.expected_fail.setdefault(rule_id, set()).add(resource_id)
 
-    def mistake(self, description: str, resource_id: str, rule_id: str | None) -> None:
+    def mistake(self, description: str, resource_id: str, rule_id: str) -> None:
         """Record a deliberate mistake (and its expected FAIL when a rule sees it)."""
         self.mistakes.append(Mistake(description, resource_id, rule_id))
-        if rule_id is not None:
-            self.expect(rule_id, resource_id)
+        self.expect(rule_id, resource_id)
 
 
 def _default_vpc(make: ClientFactory, region: str) -> str:
@@ -263,16 +274,27 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
         research.default_sg_id,
         "vpc-default-security-group-closed",
     )
-    manifest.mistake("IAM user allowed sagemaker:* with no aws:sourceVpce condition", bob, None)
+    manifest.mistake(
+        "IAM user allowed sagemaker:* with no aws:sourceVpce condition",
+        bob,
+        "iam-presigned-url-requires-vpc-endpoint",
+    )
     manifest.mistake(
         f"role whose aws:sourceVpce condition names a deleted endpoint ({STALE_VPCE_ID})",
-        legacy,
-        None,
+        f"{legacy}/notebook-access",
+        "iam-vpce-condition-references-known-endpoints",
     )
+    # Both principals reach every notebook from outside the approved endpoints: bob from the
+    # internet, the legacy role through whatever endpoint now carries the stale id.
+    for principal in (bob, legacy):
+        manifest.expect("iam-presigned-url-requires-vpc-endpoint", principal)
+        manifest.expect("iam-notebook-api-requires-vpc-endpoint", principal)
+    for name in notebooks:
+        manifest.expect("notebook-no-public-access-path", name)
     # Not deliberate: moto's limitation and AWS's own default VPC (see module docstring).
     for name in notebooks:
         manifest.expect("notebook-imdsv2-required", name)
     manifest.expect("vpc-default-security-group-closed", manifest.default_vpc_sg_id)
-    for rule_id in ISSUE2_RULES:
+    for rule_id in DEMO_RULES:
         manifest.expected_fail.setdefault(rule_id, set())
     return manifest
