@@ -17,7 +17,7 @@ venv: $(STAMP)
 
 ## make demo: set everything up, start the embedded demo account, scan it, write reports/<run-id>/
 demo: $(STAMP)
-	$(BIN)/scanner demo
+	$(BIN)/scanner demo --config config.yaml
 
 ## make test: lint, type-check and run every test (installs Chromium for the browser tests if missing)
 test: $(STAMP) browser lint typecheck unit
