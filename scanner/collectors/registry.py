@@ -386,7 +386,10 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             details=(Detail("GetTrailStatus", {"Name": "TrailARN"}, key="Status"),),
                         ),
                     ),
-                    params={"includeShadowTrails": False},
+                    # Shadow trails included (AWS's default): a multi-region trail homed in
+                    # a region outside the scan is still the account's trail, and
+                    # GetTrailStatus accepts a shadow trail's ARN.  Enrichment dedupes by ARN.
+                    params={"includeShadowTrails": True},
                 ),
             ),
         ),
