@@ -21,6 +21,7 @@ from scanner.iam.conditions import Condition
 
 FRESH = "zz-fresh-value"
 FRESH_IPS = ("192.0.2.77", "2001:db8:ffff::77")
+IP_OPERATORS = frozenset({"IpAddress", "NotIpAddress"})
 Candidate = tuple[str, ...] | None
 """One candidate for a key: its values, or None for "absent from the request"."""
 
@@ -91,7 +92,10 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
 
     ``resolve`` maps a policy value containing variables to its text (or is missing it).
     """
-    out: list[str] = [FRESH]
+    ip_key = any(c.operator in IP_OPERATORS for c in conditions)
+    # A key tested as an address always carries one (aws:SourceIp): a non-address fresh value
+    # would satisfy every NotIpAddress and no IpAddress, a request AWS never sees.
+    out: list[str] = list(FRESH_IPS) if ip_key else [FRESH]
     numbers: list[float] = []
     dates: list[float] = []
     for cond in conditions:
@@ -110,10 +114,8 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
                     dates.append(when)
             elif cond.operator == "Bool":
                 out += ["true", "false"]
-            elif cond.operator == "IpAddress":
+            elif cond.operator in IP_OPERATORS:
                 out += _ip_points(raw)
-    if any(c.operator in ("IpAddress",) for c in conditions):
-        out += list(FRESH_IPS)
     if numbers or any(c.operator.startswith("Numeric") for c in conditions):
         out += [_num_text(x) for x in _numbers(numbers or [0.0])]
     if dates or any(c.operator.startswith("Date") for c in conditions):
