@@ -11,10 +11,13 @@ from scanner.enrichment.estate import EstateResource
 def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """Clients in the VPC resolve the service hostname to this endpoint.
 
-    Either private DNS is on and the VPC has both DNS attributes, or a private hosted zone
-    associated with the VPC answers the hostname with a record pointing at the endpoint.
-    An absent ``PrivateDnsEnabled`` is treated as off: that can only lead to FAIL, never to
-    a PASS the data does not support.
+    Either private DNS is on, or a private hosted zone associated with the VPC answers the
+    hostname with a record pointing at the endpoint.  Both ways need the VPC's
+    ``enableDnsSupport`` and ``enableDnsHostnames``: the first by the PrivateLink docs, the
+    second because Route 53 only serves private hosted zones to a VPC with both attributes
+    true ("Considerations when working with a private hosted zone").  An attribute that was
+    not collected is ERROR when it alone decides; an absent ``PrivateDnsEnabled`` is treated
+    as off, which can only lead to FAIL, never to a PASS the data does not support.
     """
     e = res.enriched
     vpc = e.get("vpc") or {}
@@ -29,33 +32,34 @@ def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> Che
         "service_hostname": hostname,
         "hosted_zone_records": records,
     }
+    ways = []
+    if private_dns:
+        ways.append("private DNS is on")
     if records:
         zones = ", ".join(f"{r['zone_id']} {r['record']}" for r in records)
-        return CheckResult.passed(
-            f"{hostname} is answered by private hosted zone record(s) pointing at the endpoint: "
-            f"{zones}",
-            **evidence,
-        )
-    if not vpc.get("found"):
+        ways.append(f"private hosted zone record(s) point at the endpoint: {zones}")
+    if ways and not vpc.get("found"):
         return CheckResult.error(
             f"VPC {vpc.get('id')} of the endpoint is not in the snapshot", **evidence
         )
     attrs = {k: vpc.get(k) for k in ("EnableDnsSupport", "EnableDnsHostnames")}
-    if private_dns and any(not isinstance(v, bool) for v in attrs.values()):
+    if ways and any(not isinstance(v, bool) for v in attrs.values()):
         return CheckResult.error(
-            "private DNS is on but the VPC's DNS attributes were not collected", **evidence
+            f"{'; '.join(ways)}, but the VPC's DNS attributes were not collected", **evidence
         )
-    if private_dns and all(attrs.values()):
+    if ways and all(v is True for v in attrs.values()):
         return CheckResult.passed(
-            f"private DNS is on and the VPC resolves it ({hostname} → endpoint)", **evidence
+            f"{hostname} resolves to the endpoint: {'; '.join(ways)}", **evidence
         )
-    reasons = []
-    if not private_dns:
-        reasons.append("PrivateDnsEnabled is not true")
+    reasons = [] if private_dns else ["PrivateDnsEnabled is not true"]
+    if not records:
+        reasons.append(
+            "no private hosted zone associated with the VPC answers it with this endpoint"
+        )
     reasons += [f"VPC {k} is {v}" for k, v in attrs.items() if v is not True]
     return CheckResult.failed(
-        f"clients resolve the public {hostname}: {'; '.join(reasons)}, and no private hosted zone "
-        "associated with the VPC answers it with this endpoint",
+        f"clients resolve the public {hostname}: {'; '.join(reasons)} (private DNS and private "
+        "hosted zones both need EnableDnsSupport and EnableDnsHostnames true)",
         **evidence,
     )
 
