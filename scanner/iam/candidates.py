@@ -90,7 +90,8 @@ def _as_epoch(text: str) -> float | None:
 def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) -> list[str]:
     """Candidate single values for one key, given every condition that tests it.
 
-    ``resolve`` maps a policy value containing variables to its text (or is missing it).
+    ``resolve`` maps a policy value containing variables to its text where the variables are
+    fixed (by the principal), so the search tries the value the policy really compares with.
     """
     ip_key = any(c.operator in IP_OPERATORS for c in conditions)
     # A key tested as an address always carries one (aws:SourceIp): a non-address fresh value
@@ -140,16 +141,17 @@ def key_candidates(conditions: list[Condition], resolve: dict[str, str]) -> list
 
 
 def network_candidates(
-    conditions: list[Condition], prefix: str, approved: frozenset[str]
+    conditions: list[Condition], prefix: str, approved: frozenset[str], resolve: dict[str, str]
 ) -> list[str]:
     """Values of ``aws:SourceVpce`` / ``aws:SourceVpc`` a request *outside* the approved set can
     carry: a foreign id, plus any policy value (or pattern witness) that is not approved.
-    Ids are lower-case as AWS issues them."""
+    Ids are lower-case as AWS issues them.  ``resolve`` is as for :func:`scalar_candidates`."""
     fresh = f"{prefix}0f0e0d0c0b0a09080"
     out = [fresh]
     for cond in conditions:
         for value in cond.values:
-            for text in (value.raw.lower(), witness(value.raw.lower())):
+            raw = resolve.get(value.raw, value.raw).lower()
+            for text in (raw, witness(raw)):
                 if text and "${" not in text:
                     out.append(text)
     return [v for v in dict.fromkeys(out) if v not in approved]

@@ -378,13 +378,16 @@ class _Search:
                         if key:
                             by_key.setdefault(key, [])
         self.fixed = _fixed_context(principal, org_id)
+        resolve = _resolved_values(by_key.values(), self.fixed)
         self.resource_tag_keys = tuple(
             sorted(k for k in by_key if k.startswith(RESOURCE_TAG_PREFIXES))
         )
         self.vpce = network_candidates(
-            by_key.pop(VPCE, []), "vpce-", frozenset(approved.vpc_endpoints)
+            by_key.pop(VPCE, []), "vpce-", frozenset(approved.vpc_endpoints), resolve
         )
-        self.vpc = network_candidates(by_key.pop(VPC, []), "vpc-", frozenset(approved.vpcs))
+        self.vpc = network_candidates(
+            by_key.pop(VPC, []), "vpc-", frozenset(approved.vpcs), resolve
+        )
         variable_keys: list[str] = []
         unmodelled: list[str] = []
         self.dimensions: list[tuple[str, list[Candidate]]] = []
@@ -401,7 +404,7 @@ class _Search:
             if key not in caller:
                 unmodelled.append(key)
             variable_keys.append(key)
-            self.dimensions.append((key, key_candidates(by_key[key], {})))
+            self.dimensions.append((key, key_candidates(by_key[key], resolve)))
         self.unmodelled = tuple(unmodelled)
 
     def contexts(self) -> Iterable[tuple[tuple[str, tuple[str, ...] | None], ...]]:
@@ -451,6 +454,23 @@ class _Search:
                 ref = decision.statements[0]
                 seen.setdefault((ref.policy_index, ref.statement_index), (decision, combo))
         return list(seen.values()), None
+
+
+def _resolved_values(
+    conditions: Iterable[list[Condition]], fixed: Mapping[str, tuple[str, ...]]
+) -> dict[str, str]:
+    """Condition values with variables the principal fixes (``${aws:username}``,
+    ``${aws:PrincipalTag/x}``), substituted: the request value that satisfies
+    ``StringEquals aws:SourceVpce ${aws:PrincipalTag/vpce}`` is the tag's value, not the
+    literal text."""
+    out: dict[str, str] = {}
+    for conds in conditions:
+        for cond in conds:
+            for value in cond.values:
+                text = value.text(fixed) if value.template is not None else None
+                if text is not None:
+                    out[value.raw] = text
+    return out
 
 
 def _fixed_context(principal: Principal, org_id: str | None) -> dict[str, tuple[str, ...]]:
