@@ -80,6 +80,8 @@ class OrgView:
         """How SCPs entered the path analysis of this account (shown in evidence)."""
         if self.is_management:
             return "management account: SCPs never apply to it"
+        if self.levels == ():
+            return "; ".join(self.problems) + ": none applied"
         if self.levels is not None:
             return f"{len(self.levels)} SCP levels applied (root → account): " + " | ".join(
                 f"{lid}: {', '.join(names) or 'no policy'}"
@@ -268,6 +270,22 @@ def _with_levels(view: OrgView, snapshot: Snapshot, policies: dict[str, dict[str
             here_names.append(str(data.get("Name") or pid))
         levels.append(tuple(here))
         names.append(tuple(here_names))
+    if not any(levels):
+        # AWS detaches every SCP when the policy type is disabled, and then none applies;
+        # read as "no level allows", the empty path would deny everything (and hide paths).
+        return replace(
+            view,
+            levels=(),
+            problems=("no SCP is attached on the account's path: SCPs are not enabled",),
+        )
+    empty = [lid for lid, here in zip(level_ids, levels, strict=True) if not here]
+    if empty:
+        # Every root, OU and account carries at least one SCP while SCPs are enabled, so an
+        # empty level means the snapshot is incomplete, not that the level denies.
+        problems.append(
+            f"no SCP attached to {', '.join(empty)} in the snapshot, though AWS requires one "
+            "at every level: the SCP data is incomplete"
+        )
     if problems:
         return replace(view, level_ids=level_ids, problems=tuple(problems))
     return replace(view, levels=tuple(levels), level_ids=level_ids, level_policy_names=tuple(names))
