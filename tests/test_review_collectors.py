@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.config import Config
-from scanner.enrich import enrich
 from scanner.engine import evaluate, load_ruleset
+from scanner.enrich import enrich
 from scanner.snapshot import OutcomeStatus
 from tests.collectkit import REGION, collect_only, outcome
 
@@ -26,7 +26,7 @@ def test_multi_region_trail_homed_in_an_unscanned_region_is_seen(aws: Any) -> No
 
     snap = collect_only("cloudtrail")
     assert outcome(snap, "cloudtrail").status is OutcomeStatus.OK
-    trails = [r for r in snap.iter_resources("cloudtrail:trail")]
+    trails = list(snap.iter_resources("cloudtrail:trail"))
     assert [t.id for t in trails] == [arn]
     assert trails[0].data["HomeRegion"] == HOME
     assert trails[0].data["Status"]["IsLogging"] is True
