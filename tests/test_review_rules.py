@@ -147,3 +147,18 @@ def test_unrelated_direct_connect_gateway_is_not_a_private_way_in() -> None:
     f = finding(s, "vpc-private-connectivity", VPC)
     assert f.status != "PASS", f.message
     assert VGW in str(f.evidence)
+
+
+def test_weighted_sibling_pointing_elsewhere_is_not_private() -> None:
+    """Two weighted records for the hostname: some clients get the public proxy."""
+    s = _zone_path_only()
+    to_endpoint = {**_alias(f"{API_HOST}.", _api_dns(s)), "SetIdentifier": "a", "Weight": 50}
+    elsewhere = {
+        **_alias(f"{API_HOST}.", "public-proxy.example.com."),
+        "SetIdentifier": "b",
+        "Weight": 50,
+    }
+    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint)
+    assert finding(s, RULE, EP_API).status == "PASS"
+    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint, elsewhere)
+    assert finding(s, RULE, EP_API).status == "FAIL"

@@ -342,6 +342,9 @@ def test_notebook_wildcard_record_with_escaped_star_and_cname() -> None:
             "ResourceRecords": [{"Value": nb_dns}],
         },
     )
+    # A record must lie inside its zone (Route 53 rejects any other name), and only a zone
+    # containing the hostname is consulted for it: name the zone after the notebook domain.
+    data(s, "route53:hosted-zone", "Z123", "global")["Name"] = f"notebook.{REGION}.sagemaker.aws."
     assert finding(s, "endpoint-private-dns-resolves", EP_NOTEBOOK).status == "PASS"
 
 

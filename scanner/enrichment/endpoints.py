@@ -75,6 +75,54 @@ def _points_at(targets: list[str], entries: list[str]) -> bool:
     return any(_covers(e, t) or t == e for t in targets for e in entries)
 
 
+_ADDRESS_TYPES = frozenset({"A", "AAAA", "CNAME"})
+
+
+def _within(name: str, zone: str) -> bool:
+    """True when ``name`` is ``zone`` itself or a name below it (label-aligned)."""
+    return name == zone or name.endswith("." + zone)
+
+
+def _deciding_zones(
+    index: SnapshotIndex, account_id: str, region: str, vpc_id: Any, hostname: str
+) -> list[Any]:
+    """The private zone(s) the VPC's resolver consults for ``hostname``: of the zones
+    associated with the VPC whose name is the hostname or a parent of it, the most specific
+    one.  Route 53 does not fall back to a less specific zone when that one lacks the record
+    (it answers NXDOMAIN), so only this zone can make the hostname resolve to the endpoint."""
+    matching = []
+    for zone in index.global_in(account_id, "route53:hosted-zone"):
+        associated = any(
+            v.get("VPCId") == vpc_id and v.get("VPCRegion", region) == region
+            for v in zone.data.get("VPCs") or []
+        )
+        zone_name = dns_name(zone.data.get("Name"))
+        if associated and zone_name and _within(hostname, zone_name):
+            matching.append((zone_name.count("."), zone))
+    if not matching:
+        return []
+    depth = max(d for d, _ in matching)
+    return [z for d, z in matching if d == depth]
+
+
+def _answering_records(records: list[dict[str, Any]], hostname: str) -> list[dict[str, Any]]:
+    """The records that answer ``hostname`` in one zone, by DNS precedence: records with the
+    hostname's own name, else the closest wildcard covering it.  A name that exists with no
+    address record answers nothing (NODATA), so the wildcard does not apply to it either."""
+    exact = [r for r in records if dns_name(r.get("Name")) == hostname]
+    if exact:
+        chosen = exact
+    elif hostname.startswith("*."):
+        return []
+    else:
+        covering = [r for r in records if _covers(dns_name(r.get("Name")), hostname)]
+        if not covering:
+            return []
+        closest = max(len(dns_name(r.get("Name"))) for r in covering)
+        chosen = [r for r in covering if len(dns_name(r.get("Name"))) == closest]
+    return [r for r in chosen if r.get("Type") in _ADDRESS_TYPES]
+
+
 def hosted_zone_answers(
     index: SnapshotIndex,
     account_id: str,
@@ -83,33 +131,29 @@ def hosted_zone_answers(
     hostname: str,
     endpoint: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Records in private zones associated with the VPC that answer ``hostname`` with the
-    endpoint.  A record answers when its name is the hostname, or a wildcard covering it;
-    for a wildcard hostname (notebooks) only the same wildcard answers every notebook."""
+    """Records in the private zone the VPC uses for ``hostname`` that answer it with the
+    endpoint; empty unless *every* answering address record points at the endpoint (a
+    weighted or failover sibling pointing elsewhere sends some clients elsewhere).
+
+    The zone is the most specific associated zone containing the hostname; within it a
+    record with the hostname's own name wins over a wildcard.  For a wildcard hostname
+    (notebooks) only the same wildcard answers every notebook."""
     entries = [dns_name(e.get("DnsName")) for e in endpoint.get("DnsEntries") or []]
     out: list[dict[str, Any]] = []
-    for zone in index.global_in(account_id, "route53:hosted-zone"):
-        associated = any(
-            v.get("VPCId") == vpc_id and v.get("VPCRegion", region) == region
-            for v in zone.data.get("VPCs") or []
-        )
-        if not associated:
+    for zone in _deciding_zones(index, account_id, region, vpc_id, hostname):
+        answering = _answering_records(zone.data.get("ResourceRecordSets") or [], hostname)
+        if not answering or not all(_points_at(_record_target(r), entries) for r in answering):
             continue
-        for record in zone.data.get("ResourceRecordSets") or []:
-            name = dns_name(record.get("Name"))
-            answers = name == hostname or (
-                not hostname.startswith("*.") and _covers(name, hostname)
-            )
-            if answers and _points_at(_record_target(record), entries):
-                out.append(
-                    {
-                        "zone_id": zone.id,
-                        "zone_name": zone.data.get("Name"),
-                        "record": record.get("Name"),
-                        "type": record.get("Type"),
-                        "target": _record_target(record),
-                    }
-                )
+        out += [
+            {
+                "zone_id": zone.id,
+                "zone_name": zone.data.get("Name"),
+                "record": record.get("Name"),
+                "type": record.get("Type"),
+                "target": _record_target(record),
+            }
+            for record in answering
+        ]
     return out
 
 
