@@ -59,6 +59,12 @@ PRINCIPAL_FIXED = frozenset(
         "aws:username",
     }
 )
+ACCOUNT_FIXED = frozenset(
+    {"aws:principalaccount", "aws:principalisawsservice", "aws:principalorgid"}
+)
+"""Keys every IAM user and role of one account share (kept when analysing "any principal")."""
+PRINCIPAL_KEYS = PRINCIPAL_FIXED | {"aws:userid"}
+"""Keys a particular principal fixes (its tags, under ``aws:PrincipalTag/``, too)."""
 
 
 @dataclass(frozen=True)
@@ -244,8 +250,14 @@ class PathAnalyzer:
         *,
         scp_exempt: bool = False,
         org_id: str | None = None,
+        any_principal: bool = False,
     ) -> PrincipalAnalysis:
-        """Every public path of ``principal`` for ``action`` over its account's notebooks."""
+        """Every public path of ``principal`` for ``action`` over its account's notebooks.
+
+        With ``any_principal`` the principal stands for every user and role of its account:
+        the keys a real principal fixes (ARN, type, name, tags) range over candidates too, so a
+        condition exempting some principal (``ArnNotLike aws:PrincipalArn …/BreakGlass``)
+        opens a path instead of passing for the one stand-in that is not exempt."""
         result = PrincipalAnalysis(principal, action)
         if principal.unresolved:
             result.undecided.append(
@@ -274,7 +286,7 @@ class PathAnalyzer:
         )
         policy_set = PolicySet(identity=tuple(identity), boundaries=boundary, scps=scp_levels)
         statements = [s for p in _all_policies(policy_set) for s in p.statements]
-        search = _Search(principal, statements, self.approved, org_id)
+        search = _Search(principal, statements, self.approved, org_id, any_principal)
         for group in self._groups(statements, notebooks, search):
             found, undecided = search.run(policy_set, action, group[0], scp_exempt)
             if undecided:
@@ -365,6 +377,7 @@ class _Search:
         statements: list[Statement],
         approved: Approved,
         org_id: str | None,
+        any_principal: bool = False,
     ) -> None:
         self.principal = principal
         self.approved = approved
@@ -378,6 +391,8 @@ class _Search:
                         if key:
                             by_key.setdefault(key, [])
         self.fixed = _fixed_context(principal, org_id)
+        if any_principal:
+            self.fixed = {k: v for k, v in self.fixed.items() if k in ACCOUNT_FIXED}
         resolve = _resolved_values(by_key.values(), self.fixed)
         self.resource_tag_keys = tuple(
             sorted(k for k in by_key if k.startswith(RESOURCE_TAG_PREFIXES))
@@ -391,7 +406,9 @@ class _Search:
         variable_keys: list[str] = []
         unmodelled: list[str] = []
         self.dimensions: list[tuple[str, list[Candidate]]] = []
-        caller = CALLER_KEYS | (USER_CALLER_KEYS if principal.kind == "user" else frozenset())
+        caller = CALLER_KEYS | (
+            USER_CALLER_KEYS if principal.kind == "user" or any_principal else frozenset()
+        )
         for key in sorted(by_key):
             if (
                 key in self.fixed
@@ -399,8 +416,13 @@ class _Search:
                 or (key == "aws:resourceaccount")
             ):
                 continue
-            if key.startswith("aws:principaltag/") or key in PRINCIPAL_FIXED:
+            principal_key = key.startswith("aws:principaltag/") or key in PRINCIPAL_KEYS
+            if principal_key and not any_principal:
                 continue  # fixed by the principal; absent when the tag or name is absent
+            if principal_key:
+                variable_keys.append(key)
+                self.dimensions.append((key, key_candidates(by_key[key], resolve)))
+                continue
             if key not in caller:
                 unmodelled.append(key)
             variable_keys.append(key)
