@@ -88,8 +88,13 @@ def _lower(value: object) -> str:
 
 def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """A private way into the VPC: VPN (attached VGW + available connection), Direct Connect
-    (a virtual interface on the attached VGW, or a DX gateway while a VGW is attached; best
-    effort, associations are not collected) or an available transit gateway attachment."""
+    (an available virtual interface on the attached VGW) or an available transit gateway
+    attachment.
+
+    A Direct Connect gateway in the account proves nothing about this VPC: only its
+    association with the VPC's VGW connects them, and associations are not collected.  With
+    an attached VGW, a DX gateway and no other way in, the rule cannot decide: ERROR, never
+    a PASS the data does not support."""
     e = res.enriched
     attached = {
         g["id"] for g in e.get("vpn_gateways", []) if _lower(g["attachment_state"]) == "attached"
@@ -122,12 +127,18 @@ def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckRes
         paths.append(f"VPN connection(s) {', '.join(vpn)} on {', '.join(sorted(attached))}")
     if vifs:
         paths.append(f"Direct Connect virtual interface(s) {', '.join(vifs)}")
-    elif dx_gateways:
-        paths.append(f"Direct Connect gateway(s) {', '.join(dx_gateways)} with a VGW attached")
     if tgw:
         paths.append(f"transit gateway attachment(s) {', '.join(tgw)}")
     if paths:
         return CheckResult.passed(f"private connectivity via {'; '.join(paths)}", **evidence)
+    if dx_gateways:
+        return CheckResult.error(
+            f"no VPN, virtual interface or transit gateway attachment; Direct Connect gateway(s) "
+            f"{', '.join(dx_gateways)} exist and VGW(s) {', '.join(sorted(attached))} are "
+            "attached, but gateway associations are not collected, so whether Direct Connect "
+            "reaches this VPC cannot be decided",
+            **evidence,
+        )
     unseen = sorted(
         {
             f"{o.collector} ({o.status})"
