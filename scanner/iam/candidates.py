@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from scanner.iam.conditions import Condition
 
@@ -43,6 +45,69 @@ _STRINGISH = {
 def witness(pattern: str) -> str:
     """A string matching an IAM glob (``*`` -> nothing, ``?`` -> ``0``)."""
     return pattern.replace("*", "").replace("?", "0")
+
+
+_PATTERN_OPERATORS = frozenset({"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"})
+MAX_JOINT_STATES = 2048
+_STAR, _ONE = -1, -2
+
+
+def _pattern_tokens(pattern: str) -> tuple[int | str, ...]:
+    return tuple(_STAR if c == "*" else _ONE if c == "?" else c for c in pattern)
+
+
+def _closure(tokens: tuple[int | str, ...], positions: Iterable[int]) -> frozenset[int]:
+    """NFA positions reachable without consuming a character (a star may match nothing)."""
+    out = set(positions)
+    todo = list(out)
+    while todo:
+        pos = todo.pop()
+        if pos < len(tokens) and tokens[pos] == _STAR and pos + 1 not in out:
+            out.add(pos + 1)
+            todo.append(pos + 1)
+    return frozenset(out)
+
+
+def _step(tokens: tuple[int | str, ...], state: frozenset[int], ch: str) -> frozenset[int]:
+    nxt: set[int] = set()
+    for pos in state:
+        if pos < len(tokens):
+            tok = tokens[pos]
+            if tok == _STAR:
+                nxt.add(pos)
+            elif tok in (_ONE, ch):
+                nxt.add(pos + 1)
+    return _closure(tokens, nxt)
+
+
+@lru_cache(maxsize=4096)
+def joint_witnesses(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """One string for every combination of the patterns that some string matches exactly.
+
+    Each pattern's own witness decides it alone; two patterns on one key can need a string
+    matching both (``vpce-a*`` allowed, ``*b`` not denied: ``vpce-ab``) or one but not the
+    other.  A breadth-first search over the product of the patterns' automata finds a
+    shortest string for every reachable set of matched patterns, over the patterns' own
+    characters plus one character none of them uses; it is exact, and bounded by
+    :data:`MAX_JOINT_STATES` (beyond which the strings found so far are returned).
+    """
+    toks = [_pattern_tokens(p) for p in patterns]
+    used = {c for t in toks for c in t if isinstance(c, str)}
+    alphabet = [*sorted(used), next(c for c in map(chr, range(48, 0x3000)) if c not in used)]
+    start = tuple(_closure(t, (0,)) for t in toks)
+    seen = {start: ""}
+    queue = deque([start])
+    found: dict[tuple[bool, ...], str] = {}
+    while queue:
+        state = queue.popleft()
+        text = seen[state]
+        found.setdefault(tuple(len(t) in st for t, st in zip(toks, state, strict=True)), text)
+        for ch in alphabet:
+            nxt = tuple(_step(t, st, ch) for t, st in zip(toks, state, strict=True))
+            if nxt not in seen and len(seen) < MAX_JOINT_STATES:
+                seen[nxt] = text + ch
+                queue.append(nxt)
+    return tuple(dict.fromkeys(found.values()))
 
 
 def _numbers(values: Iterable[float]) -> list[float]:
@@ -117,6 +182,7 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
                 out += ["true", "false"]
             elif cond.operator in IP_OPERATORS:
                 out += _ip_points(raw)
+    out += _joint(conditions, resolve)
     if numbers or any(c.operator.startswith("Numeric") for c in conditions):
         out += [_num_text(x) for x in _numbers(numbers or [0.0])]
     if dates or any(c.operator.startswith("Date") for c in conditions):
@@ -126,6 +192,23 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
             if x >= 0
         ]
     return list(dict.fromkeys(out))
+
+
+def _joint(
+    conditions: Iterable[Condition], resolve: dict[str, str], lower: bool = False
+) -> list[str]:
+    """Joint witnesses when one key meets several case-sensitive patterns, at least one with a
+    wildcard (with one pattern, or only literals, the values and witnesses are exact)."""
+    texts = [
+        resolve.get(v.raw, v.raw)
+        for c in conditions
+        if c.operator in _PATTERN_OPERATORS
+        for v in c.values
+    ]
+    patterns = tuple(sorted({t.lower() if lower else t for t in texts if "${" not in t}))
+    if len(patterns) < 2 or not any("*" in p or "?" in p for p in patterns):
+        return []
+    return list(joint_witnesses(patterns))
 
 
 def key_candidates(conditions: list[Condition], resolve: dict[str, str]) -> list[Candidate]:
@@ -154,4 +237,5 @@ def network_candidates(
             for text in (raw, witness(raw)):
                 if text and "${" not in text:
                     out.append(text)
+    out += _joint(conditions, resolve, lower=True)
     return [v for v in dict.fromkeys(out) if v not in approved]
