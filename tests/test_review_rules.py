@@ -6,6 +6,7 @@ the scanner keeps the PASS it should have lost.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -162,3 +163,27 @@ def test_weighted_sibling_pointing_elsewhere_is_not_private() -> None:
     assert finding(s, RULE, EP_API).status == "PASS"
     _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint, elsewhere)
     assert finding(s, RULE, EP_API).status == "FAIL"
+
+
+# -------------------------------------------------------------- endpoint-policy-restricted
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        # NotAction of one unrelated action grants every principal everything else
+        ({"NotAction": "iam:CreateUser"}, "FAIL"),
+        # NotResource of one unrelated ARN leaves every other resource open
+        ({"NotResource": "arn:aws:s3:::other-bucket"}, "FAIL"),
+        # excluding every SageMaker action leaves nothing reachable through this endpoint
+        ({"NotAction": "sagemaker:*"}, "PASS"),
+    ],
+)
+def test_allow_everyone_with_not_action_or_not_resource(
+    statement: dict[str, Any], expected: str
+) -> None:
+    s = compliant_snapshot()
+    full = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
+    key = next(iter(statement))
+    replaced = {"NotAction": "Action", "NotResource": "Resource"}[key]
+    body = {k: v for k, v in full.items() if k != replaced} | statement
+    data(s, EP, EP_API)["PolicyDocument"] = json.dumps({"Statement": [body]})
+    assert finding(s, "endpoint-policy-restricted", EP_API).status == expected

@@ -113,14 +113,36 @@ def _all_principals(principal: Any) -> bool:
     return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
 
 
+def _strings(value: Any) -> list[str]:
+    return [v.lower() for v in _as_list(value) if isinstance(v, str)]
+
+
+def _all_actions(statement: dict[str, Any]) -> bool:
+    """Every (SageMaker) action: ``Action`` a full wildcard, or a ``NotAction`` that leaves
+    SageMaker's actions in (``NotAction: iam:CreateUser`` allows everything else)."""
+    if "NotAction" in statement:
+        return not any(a in _FULL_ACTIONS for a in _strings(statement["NotAction"]))
+    return any(a in _FULL_ACTIONS for a in _strings(statement.get("Action")))
+
+
+def _all_resources(statement: dict[str, Any]) -> bool:
+    """Every resource: ``Resource *``, or a ``NotResource`` that does not exclude ``*``."""
+    if "NotResource" in statement:
+        return "*" not in _strings(statement["NotResource"])
+    return "*" in _strings(statement.get("Resource"))
+
+
 def grants_full_access(statement: dict[str, Any]) -> bool:
-    """Allow, every principal, every (SageMaker) action, every resource, no condition."""
-    actions = [a.lower() for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+    """Allow, every principal, every (SageMaker) action, every resource, no condition.
+
+    ``NotAction`` / ``NotResource`` count as "every" unless they exclude everything: an
+    exception list grants all the rest, which is full access in all but name.
+    """
     return (
         statement.get("Effect") == "Allow"
         and _all_principals(statement.get("Principal"))
-        and any(a in _FULL_ACTIONS for a in actions)
-        and "*" in _as_list(statement.get("Resource"))
+        and _all_actions(statement)
+        and _all_resources(statement)
         and not statement.get("Condition")
     )
 
