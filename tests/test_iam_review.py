@@ -199,3 +199,15 @@ def _only_full_access(snap: Snapshot, targets: list[str]) -> None:
     add_org(snap, [])
     policy = data(snap, "organizations:policy", "p-full", "global")
     policy["Targets"] = [{"TargetId": t} for t in targets]
+
+
+def test_far_future_date_condition_is_decided_not_a_crash() -> None:
+    """``DateLessThan aws:CurrentTime 9999-12-31T23:59:59Z`` ("never expires") is valid; the
+    candidate one second later is past ``datetime``'s range and must not crash the scan."""
+    cond = {"DateLessThan": {"aws:CurrentTime": "9999-12-31T23:59:59Z"}}
+    assert analyse(snapshot(doc(stmt(cond=cond)))).has_path
+
+
+def test_non_finite_number_condition_is_decided_not_a_crash() -> None:
+    cond = {"NumericLessThan": {"aws:MultiFactorAuthAge": "1e400"}}
+    assert analyse(snapshot(doc(stmt(cond=cond)))).has_path

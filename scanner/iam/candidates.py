@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -133,10 +134,21 @@ def _ip_points(cidr: str) -> list[str]:
 
 
 def _as_float(text: str) -> float | None:
+    """A finite number (``inf`` and ``nan`` compare with nothing usefully and break formatting)."""
     try:
-        return float(text)
+        num = float(text)
     except ValueError:
         return None
+    return num if math.isfinite(num) else None
+
+
+def _date_text(epoch: float) -> str:
+    """ISO 8601 where ``datetime`` can represent the instant (``9999-12-31T23:59:59Z`` plus a
+    second cannot be), else epoch seconds, which date operators accept too."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return _num_text(epoch)
 
 
 def _as_epoch(text: str) -> float | None:
@@ -186,11 +198,7 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
     if numbers or any(c.operator.startswith("Numeric") for c in conditions):
         out += [_num_text(x) for x in _numbers(numbers or [0.0])]
     if dates or any(c.operator.startswith("Date") for c in conditions):
-        out += [
-            datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for x in _numbers(dates or [0.0])
-            if x >= 0
-        ]
+        out += [_date_text(x) for x in _numbers(dates or [0.0]) if x >= 0]
     return list(dict.fromkeys(out))
 
 
