@@ -22,7 +22,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.iam.evaluator import is_service_linked_role_arn
-from scanner.iam.policy import Policy, parse_policy_any
+from scanner.iam.policy import Effect, Policy, parse_policy_any
 from scanner.snapshot import Snapshot
 
 
@@ -60,6 +60,10 @@ class Principal:
     boundary_arn: str | None = None
     unresolved: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # A role whose trust policy allows sts:TagSession: whoever assumes it may pass session
+    # tags, which override the role's own tags in aws:PrincipalTag/*, so those keys are the
+    # caller's to choose, not fixed by the inventory.
+    session_tags_settable: bool = False
 
 
 @dataclass
@@ -202,4 +206,24 @@ def _principal(
         boundary_arn=boundary_arn,
         unresolved=tuple(unresolved),
         groups=groups,
+        session_tags_settable=kind == "role" and _trust_allows_tag_session(data),
+    )
+
+
+def _trust_allows_tag_session(data: Mapping[str, Any]) -> bool:
+    """True when the role's trust policy allows ``sts:TagSession`` to anyone.
+
+    An unreadable trust policy counts as allowing it: assuming callers can set tags can only
+    add paths, so the conservative reading never hides one.
+    """
+    document = data.get("AssumeRolePolicyDocument")
+    if document is None:
+        return False
+    try:
+        trust = parse_policy_any(document, label="trust policy")
+    except InputError:
+        return True
+    return any(
+        stmt.effect is Effect.ALLOW and stmt.matches_action("sts:TagSession")
+        for stmt in trust.statements
     )

@@ -36,6 +36,7 @@ from scanner.iam.inventory import AttachedPolicy, Inventory, Principal
 from scanner.iam.policy import Effect, Policy, Statement
 
 VPCE, VPC = "aws:sourcevpce", "aws:sourcevpc"
+TAG_PREFIX = "aws:principaltag/"
 CALLER_KEYS = frozenset(
     {
         "aws:sourceip",
@@ -393,6 +394,10 @@ class _Search:
         self.fixed = _fixed_context(principal, org_id)
         if any_principal:
             self.fixed = {k: v for k, v in self.fixed.items() if k in ACCOUNT_FIXED}
+        # Session tags chosen by whoever assumes the role override its tags: caller-controlled.
+        tags_chosen = any_principal or principal.session_tags_settable
+        if principal.session_tags_settable:
+            self.fixed = {k: v for k, v in self.fixed.items() if not k.startswith(TAG_PREFIX)}
         resolve = _resolved_values(by_key.values(), self.fixed)
         self.resource_tag_keys = tuple(
             sorted(k for k in by_key if k.startswith(RESOURCE_TAG_PREFIXES))
@@ -416,8 +421,9 @@ class _Search:
                 or (key == "aws:resourceaccount")
             ):
                 continue
-            principal_key = key.startswith("aws:principaltag/") or key in PRINCIPAL_KEYS
-            if principal_key and not any_principal:
+            tag_key = key.startswith(TAG_PREFIX)
+            principal_key = tag_key or key in PRINCIPAL_KEYS
+            if principal_key and not (any_principal or (tag_key and tags_chosen)):
                 continue  # fixed by the principal; absent when the tag or name is absent
             if principal_key:
                 variable_keys.append(key)
