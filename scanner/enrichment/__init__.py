@@ -7,7 +7,8 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
 ``sagemaker:notebook-instance``
     ``in_vpc``, ``subnet_id``, ``subnet_found``, ``vpc_id``, ``route_table``
     (``{id, association: explicit|main}`` or null), ``internet_gateway_routes``,
-    ``nat_routes``, ``routes_to_internet`` (null when the route table is unknown).
+    ``egress_only_routes`` (``eigw-``), ``nat_routes``, ``routes_to_internet`` (route lists
+    are ``[{destination, target, state}]``; null when the route table is unknown).
 ``ec2:vpc``
     ``notebooks`` (names), ``hosts_notebooks``, ``in_scope`` (listed in ``scope.vpcs``),
     ``sagemaker_endpoints`` (``{notebook|api|runtime|studio: [{id, service_name, type,

@@ -66,16 +66,34 @@ def effective_route_table(
     return None, None
 
 
+def _egress_only(route: dict[str, Any]) -> bool:
+    """An egress-only internet gateway route (IPv6 out, nothing in); AWS returns the target
+    as ``EgressOnlyInternetGatewayId``, some stand-ins as an ``eigw-`` ``GatewayId``."""
+    if route.get("EgressOnlyInternetGatewayId"):
+        return True
+    return str(route.get("GatewayId", "")).startswith("eigw-")
+
+
 def route_facts(table: dict[str, Any] | None) -> dict[str, Any]:
-    """Internet-gateway and NAT routes of a table (blackholed routes carry no traffic)."""
+    """Internet-gateway, egress-only and NAT routes of a table (blackholed routes carry no
+    traffic).  Only ``igw-`` routes decide the rule: an egress-only gateway and a NAT gateway
+    let the notebook initiate outbound connections but admit nothing from the internet, so
+    they are evidence a reviewer should see, not a failure."""
     if table is None:
-        return {"internet_gateway_routes": None, "nat_routes": None, "routes_to_internet": None}
+        return {
+            "internet_gateway_routes": None,
+            "egress_only_routes": None,
+            "nat_routes": None,
+            "routes_to_internet": None,
+        }
     routes = table.get("Routes") or []
     live = [r for r in routes if _lower(r.get("State")) != "blackhole"]
     igw = [_route_summary(r) for r in live if str(r.get("GatewayId", "")).startswith("igw-")]
+    eigw = [_route_summary(r) for r in live if _egress_only(r)]
     nat = [_route_summary(r) for r in live if r.get("NatGatewayId")]
     return {
         "internet_gateway_routes": igw,
+        "egress_only_routes": eigw,
         "nat_routes": nat,
         "routes_to_internet": bool(igw),
     }

@@ -14,6 +14,10 @@ from scanner.snapshot import OutcomeStatus
 def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """The effective route table of the notebook's subnet has no internet-gateway route.
 
+    Egress-only (``eigw-``) and NAT routes do not fail it (they admit no inbound connection
+    from the internet) but are named in the evidence and the PASS message, so a reviewer
+    sees every way out of the subnet.
+
     A notebook without a SubnetId is NOT_APPLICABLE here: it runs on SageMaker's own network
     with AWS-managed internet access, which ``notebook-in-vpc`` already reports as FAIL, so
     failing it here too would double-count one misconfiguration.
@@ -34,6 +38,7 @@ def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) ->
         "vpc_id": e.get("vpc_id"),
         "route_table": e.get("route_table"),
         "internet_gateway_routes": e.get("internet_gateway_routes"),
+        "egress_only_routes": e.get("egress_only_routes"),
         "nat_routes": e.get("nat_routes"),
     }
     table = e.get("route_table")
@@ -51,9 +56,16 @@ def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) ->
             f"{where} routes to an internet gateway ({routes}); expected no igw- route",
             **evidence,
         )
-    nat = e.get("nat_routes") or []
-    suffix = f"; NAT routes: {', '.join(r['target'] for r in nat)}" if nat else ""
-    return CheckResult.passed(f"{where} has no internet-gateway route{suffix}", **evidence)
+    egress = [
+        f"{label} via {', '.join(sorted({r['target'] for r in routes}))}"
+        for label, routes in (
+            ("IPv6 egress", e.get("egress_only_routes") or []),
+            ("NAT", e.get("nat_routes") or []),
+        )
+        if routes
+    ]
+    suffix = f"; {' and '.join(egress)}" if egress else ""
+    return CheckResult.passed(f"{where}: no igw- route{suffix}", **evidence)
 
 
 def vpc_dns_attributes(res: EstateResource, ctx: CheckContext) -> CheckResult:

@@ -1,0 +1,80 @@
+"""Follow-ups from the collectors/rules review, each pinned by a test that failed before.
+
+Offline tests start from :func:`tests.snapshots.compliant_snapshot` (every shipped rule
+passes) and change one thing.  The collector preflight test runs over HTTP against moto
+through :mod:`tests.faultproxy`; Direct Connect is not implemented by moto, so its tests are
+offline (see their docstrings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.snapshot import Snapshot
+from tests.snapshots import (
+    MAIN_RTB,
+    NOTEBOOK,
+    compliant_snapshot,
+    data,
+    finding,
+)
+
+RTB = "ec2:route-table"
+
+
+# ------------------------------------------------- 2. egress-only internet gateway routes
+
+
+def _add_route(s: Snapshot, route: dict[str, Any]) -> None:
+    data(s, RTB, MAIN_RTB)["Routes"].append({"State": "active", **route})
+
+
+def test_egress_only_route_passes_and_is_named_in_evidence_and_message() -> None:
+    s = compliant_snapshot()
+    _add_route(s, {"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": "eigw-0a1"})
+    f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.status == "PASS"
+    assert f.evidence["egress_only_routes"] == [
+        {"destination": "::/0", "target": "eigw-0a1", "state": "active"}
+    ]
+    assert "no igw- route; IPv6 egress via eigw-0a1" in f.message
+
+
+def test_egress_only_and_nat_routes_both_in_pass_message() -> None:
+    s = compliant_snapshot()
+    _add_route(s, {"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": "eigw-0a1"})
+    _add_route(s, {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-0a1"})
+    f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.status == "PASS"
+    assert f.message.endswith("no igw- route; IPv6 egress via eigw-0a1 and NAT via nat-0a1")
+
+
+def test_without_egress_routes_the_message_names_none() -> None:
+    f = finding(compliant_snapshot(), "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.status == "PASS"
+    assert f.message.endswith("no igw- route")
+    assert f.evidence["egress_only_routes"] == []
+
+
+def test_blackholed_egress_only_route_is_not_evidence() -> None:
+    s = compliant_snapshot()
+    _add_route(
+        s,
+        {
+            "DestinationIpv6CidrBlock": "::/0",
+            "EgressOnlyInternetGatewayId": "eigw-0a1",
+            "State": "blackhole",
+        },
+    )
+    f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.evidence["egress_only_routes"] == []
+    assert "eigw-0a1" not in f.message
+
+
+def test_internet_gateway_route_still_fails_next_to_egress_only_route() -> None:
+    s = compliant_snapshot()
+    _add_route(s, {"DestinationIpv6CidrBlock": "::/0", "EgressOnlyInternetGatewayId": "eigw-0a1"})
+    _add_route(s, {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-0a1"})
+    f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.status == "FAIL"
+    assert "igw-0a1" in f.message
