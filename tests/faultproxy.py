@@ -6,6 +6,9 @@ moto unchanged except those for operations it was told to fail, which get the er
 the service's protocol really uses (EC2 XML, query XML, JSON with ``__type``).  It counts
 requests per operation so a test can assert that retries are bounded without timing.
 
+It can also answer an operation with a given HTTP 200 body (:meth:`FaultProxy.answer`), to
+test what the scanner does with a well-formed reply that lacks fields it relies on.
+
 Operations are recognised by ``Action=`` (EC2/query protocols, form body or query string),
 ``X-Amz-Target`` (JSON protocols), or, for REST and CBOR services, the last path segment
 matched by a rule registered with :meth:`FaultProxy.fail_path`.
@@ -47,6 +50,7 @@ class FaultProxy:
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
         self.faults: dict[str, Fault] = {}
+        self.answers: dict[str, tuple[bytes, str]] = {}
         self.path_faults: list[tuple[str, re.Pattern[str], Fault]] = []
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -62,6 +66,10 @@ class FaultProxy:
     def fail(self, operation: str, fault: Fault) -> None:
         """Answer every request for ``operation`` (API name, e.g. DescribeVpcEndpoints)."""
         self.faults[operation] = fault
+
+    def answer(self, operation: str, body: str, content_type: str = "text/xml") -> None:
+        """Answer every request for ``operation`` with HTTP 200 and ``body`` (not forwarded)."""
+        self.answers[operation] = (body.encode(), content_type)
 
     def fail_path(self, operation: str, pattern: str, fault: Fault) -> None:
         """Answer requests whose path matches ``pattern``; counted as ``operation``."""
@@ -138,6 +146,10 @@ class FaultProxy:
                 operation, protocol = proxy._identify(self.path, headers, body)
                 with proxy._lock:
                     proxy.counts[operation] += 1
+                canned = proxy.answers.get(operation)
+                if canned is not None:
+                    self._reply(200, [("Content-Type", canned[1])], canned[0])
+                    return
                 fault = proxy._fault_for(operation)
                 if fault is not None:
                     payload, extra = proxy.error_body(fault, protocol)

@@ -4,8 +4,9 @@ Order of work:
 
 1. Preflight, once: the account id (STS GetCallerIdentity, which also gives the partition)
    and, when neither the caller nor config names regions, the enabled regions (EC2
-   DescribeRegions).  If the preflight fails nothing can be attributed correctly, so every
-   collector in every scope records that failure as its ``error`` outcome.
+   DescribeRegions).  If the preflight fails (an AWS error, or an answer without the
+   account id or a region name: ``MalformedResponse``) nothing can be attributed correctly,
+   so every collector in every scope records that failure as its ``error`` outcome.
 2. One task per (collector, region) for regional collectors and one per global collector,
    run on a thread pool of ``collectors.concurrency`` workers.  Workers share one
    :class:`ClientFactory` (clients are thread-safe; the session is guarded by a lock).
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
 
 from scanner.aws.errors import ErrorInfo, classify
 from scanner.aws.session import ClientFactory, global_region_for
 from scanner.collectors.engine import run_collector
+from scanner.collectors.normalize import MalformedResponse
 from scanner.collectors.paging import call, pages
 from scanner.collectors.registry import COLLECTORS
 from scanner.collectors.specs import CollectorSpec, Record, Scope
@@ -39,22 +42,42 @@ class _PreflightFailed(Exception):
         self.info = info
 
 
+def _text(value: Any, what: str) -> str:
+    """A non-empty string from an answer, else :class:`MalformedResponse` naming the field."""
+    if not isinstance(value, str) or not value:
+        raise MalformedResponse(f"answer has no {what}")
+    return value
+
+
 def _identity(factory: ClientFactory) -> tuple[str, str]:
-    """(account id, partition) of the credentials in use."""
+    """(account id, partition) of the credentials in use.
+
+    The answer is read inside the ``try``: a malformed one (no ``Account``, an ``Arn``
+    without a partition) must become a recorded preflight failure, not a crash of the scan.
+    """
     try:
         answer = call(factory.client("sts", factory.default_region), "GetCallerIdentity", {})
+        account = _text(answer.get("Account"), "Account")
+        arn = _text(answer.get("Arn"), "Arn").split(":")
+        return account, _text(arn[1] if len(arn) > 1 else None, "partition in Arn")
     except Exception as exc:  # recorded on every collector by the caller
         raise _PreflightFailed("GetCallerIdentity", classify(exc)) from exc
-    return str(answer["Account"]), str(answer["Arn"]).split(":")[1]
 
 
 def _enabled_regions(factory: ClientFactory) -> list[str]:
+    """Regions enabled for the account; a malformed answer is a preflight failure."""
     try:
         client = factory.client("ec2", factory.default_region)
         answer = pages(client, "DescribeRegions", {"AllRegions": False})
+        return sorted(
+            {
+                _text(r.get("RegionName") if isinstance(r, dict) else None, "RegionName")
+                for page in answer
+                for r in page.get("Regions") or []
+            }
+        )
     except Exception as exc:  # recorded on every collector by the caller
         raise _PreflightFailed("DescribeRegions", classify(exc)) from exc
-    return sorted({r["RegionName"] for page in answer for r in page.get("Regions", [])})
 
 
 def disabled_collectors(config: Config) -> set[str]:
