@@ -16,6 +16,10 @@ A pack is a YAML file with a ``rules:`` list (and optional ``pack:`` name and
       select: "enriched.is_vpc_default"      # optional jmespath: false → no finding at all
       applies_to: "enriched.hosts_notebooks" # optional jmespath: false → NOT_APPLICABLE
       not_applicable: "message for NOT_APPLICABLE findings"   # optional
+      scope_vpcs: true                       # optional, ec2:vpc rules only: each VPC listed in
+                                             # config scope.vpcs but absent from the snapshot
+                                             # gets an ERROR finding (account: the scanned one
+                                             # if only one, else "unknown"; region "unknown")
       check:
         jmespath: RootAccess                 # the decisive value, read from the resource doc
         on_missing:                          # REQUIRED for jmespath checks: value absent/null
@@ -40,7 +44,8 @@ lower-case ``enriched`` mapping of cross-resource facts (see :mod:`scanner.enric
 Expressions may use jmespath's functions plus ``lower()`` and ``upper()``.
 
 Verdicts: ``select`` → ``requires`` (a failed collector in scope gives ERROR) →
-``applies_to`` → check.  A jmespath error, a non-boolean verdict or a builtin exception gives
+``applies_to`` → check.  A rule with ``scope_vpcs`` also reports the listed VPCs it could
+not find, so a mistyped id or an unscanned region is never silently "no finding".  A jmespath error, a non-boolean verdict or a builtin exception gives
 ERROR, never PASS or FAIL.  Framework mappings are not written in rules: they come from
 ``rules/frameworks/*.yaml``.
 """

@@ -15,6 +15,10 @@ Independently, when the listing of the rule's own type failed in a scope, that s
 ERROR finding with ``resource_id`` ``*``: there may be resources nobody has seen.
 Outcomes ``disabled`` / ``not_collected`` never stop evaluation; they are listed in the
 finding's evidence under ``collection``.
+
+A rule with ``scope_vpcs`` (on ``ec2:vpc``) also yields one ERROR per VPC listed in the
+config's ``scope.vpcs`` that is in no scanned account/region: the user asked for it to be
+checked, and "no finding" would read as nothing wrong.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from scanner.enrichment.estate import Estate, EstateResource
 from scanner.models import Finding, Status
 from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
+UNKNOWN = "unknown"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -238,6 +243,28 @@ class _RuleRun:
         except Exception as exc:  # noqa: BLE001 - a crashing check is an ERROR finding, never PASS
             return CheckResult.error(f"check raised {type(exc).__name__}: {exc}")
 
+    def missing_scope_vpcs(self) -> list[Finding]:
+        """One ERROR per ``scope.vpcs`` entry with no ``ec2:vpc`` in the estate (see module
+        docstring).  The VPC's account and region are unknowable; with a single scanned
+        account it must be that one's."""
+        if not self.rule.scope_vpcs:
+            return []
+        seen = {r.id for r in self.ctx.estate.resources(self.rule.resource_type)}
+        accounts = self.ctx.snapshot.accounts
+        account = accounts[0] if len(accounts) == 1 else UNKNOWN
+        scanned = {"accounts": list(accounts), "regions": list(self.ctx.snapshot.regions)}
+        return [
+            self.finding(
+                Subject(account, UNKNOWN, self.rule.resource_type, vpc_id),
+                CheckResult.error(
+                    "listed in scope.vpcs but not found in the scanned accounts/regions",
+                    scanned=scanned,
+                ),
+            )
+            for vpc_id in dict.fromkeys(self.ctx.config.scope.vpcs)
+            if vpc_id not in seen
+        ]
+
     def over_estate(self, builtin: Builtin) -> Iterable[Finding]:
         assert builtin.over_estate is not None
         try:
@@ -254,7 +281,7 @@ class _RuleRun:
             yield self.finding(subject, self.dependency_error(subject) or result)
 
     def run(self) -> list[Finding]:
-        out = self.listing_failures()
+        out = self.listing_failures() + self.missing_scope_vpcs()
         check = self.rule.check
         if isinstance(check, Builtin) and check.over_estate is not None:
             out.extend(self.over_estate(check))

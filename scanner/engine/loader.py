@@ -28,7 +28,7 @@ from scanner.engine.rules import (
     RuleSet,
     RuleSpec,
 )
-from scanner.enrichment.resource_types import RESOURCE_TYPES
+from scanner.enrichment.resource_types import RESOURCE_TYPES, VPC_TYPE
 from scanner.errors import InputError
 from scanner.models import Status
 from scanner.yamldoc import PathKey, YamlDoc, load_yaml, pydantic_error
@@ -92,6 +92,12 @@ def _rule(doc: YamlDoc, i: int, spec: RuleSpec, builtins: Mapping[str, Builtin])
             raise doc.error(
                 f"rules.{i}.requires: unknown resource type {rtype!r}", (*at, "requires", j)
             )
+    if spec.scope_vpcs and spec.resource_type != VPC_TYPE:
+        raise doc.error(
+            f"rules.{i}.scope_vpcs: only a rule on {VPC_TYPE} can cover the VPCs listed in "
+            f"scope.vpcs (this rule is on {spec.resource_type})",
+            (*at, "scope_vpcs"),
+        )
     requires = tuple(dict.fromkeys([spec.resource_type, *spec.requires]))
     return Rule(
         id=spec.id,
@@ -110,6 +116,7 @@ def _rule(doc: YamlDoc, i: int, spec: RuleSpec, builtins: Mapping[str, Builtin])
         if spec.applies_to is None
         else _expr(doc, spec.applies_to, (*at, "applies_to")),
         not_applicable=spec.not_applicable,
+        scope_vpcs=spec.scope_vpcs,
         pass_message=spec.messages.pass_,
         fail_message=spec.messages.fail,
         evidence={k: _expr(doc, v, (*at, "evidence", k)) for k, v in spec.evidence.items()},

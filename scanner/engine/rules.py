@@ -74,6 +74,7 @@ class RuleSpec(_Strict):
     select: str | None = None
     applies_to: str | None = None
     not_applicable: str | None = None
+    scope_vpcs: bool = False
     messages: MessagesSpec = Field(default_factory=MessagesSpec)
     evidence: dict[str, str] = Field(default_factory=dict)
     remediation: RemediationSpec
@@ -131,6 +132,7 @@ class Rule:
     select: Expression | None = None
     applies_to: Expression | None = None
     not_applicable: str | None = None
+    scope_vpcs: bool = False
     pass_message: str | None = None
     fail_message: str | None = None
     evidence: dict[str, Expression] = field(default_factory=dict)

@@ -9,10 +9,11 @@ account id) so account-wide rules such as "a multi-region trail is logging" have
 from __future__ import annotations
 
 ACCOUNT_TYPE = "aws:account"
+VPC_TYPE = "ec2:vpc"
 
 RESOURCE_TYPES: frozenset[str] = frozenset(
     {
-        "ec2:vpc",
+        VPC_TYPE,
         "ec2:subnet",
         "ec2:route-table",
         "ec2:internet-gateway",
