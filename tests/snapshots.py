@@ -99,6 +99,8 @@ COLLECTORS: dict[str, tuple[str, list[str]]] = {
     "directconnect.virtual-interfaces": (REGION, ["directconnect:virtual-interface"]),
     "directconnect.gateways": ("global", ["directconnect:gateway"]),
     "route53.hosted-zones": ("global", ["route53:hosted-zone"]),
+    "route53resolver.rules": (REGION, ["route53resolver:rule"]),
+    "route53resolver.rule-associations": (REGION, ["route53resolver:rule-association"]),
     "sagemaker.notebook-instances": (REGION, ["sagemaker:notebook-instance"]),
     "cloudtrail.trails": (REGION, ["cloudtrail:trail"]),
     "iam": ("global", ["iam:user", "iam:group", "iam:role", "iam:policy"]),

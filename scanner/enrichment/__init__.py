@@ -19,7 +19,11 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
     ``sagemaker_kind``, ``service_hostname``, ``vpc`` (id, found and both DNS attributes),
     ``vpc_default_security_group``, ``security_groups`` (resolved), ``hosted_zone_records``
     (private-zone records answering the service hostname with this endpoint), ``policy``
-    (``{present, document, parse_error}``).
+    (``{present, document, parse_error}``), ``resolver_rule`` (the Route 53 Resolver rule
+    associated with the VPC that decides the hostname: ``{id, name, type, domain,
+    target_ips, association_id, association_status}`` or null), ``resolver_forwards``
+    (that rule sends the query to servers outside AWS's view) and
+    ``resolver_unknown_rules`` (see :mod:`scanner.enrichment.resolver`).
 ``ec2:security-group``
     ``is_vpc_default``.
 ``aws:account`` (synthetic; region ``global``, id the account id)
@@ -43,6 +47,7 @@ from scanner.enrichment.network import (
     notebooks_by_vpc,
     private_connectivity,
 )
+from scanner.enrichment.resolver import resolver_facts
 from scanner.enrichment.resource_types import ACCOUNT_TYPE, RESOURCE_TYPES
 from scanner.snapshot import GLOBAL_REGION, Resource, Snapshot
 
@@ -114,9 +119,20 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
             return _vpc_facts(index, res, hosted.get(key, []), config)
         if res.type == "ec2:vpc-endpoint":
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
-            return endpoint_facts(
+            ep = endpoint_facts(
                 index, res.account_id, res.region, res.data, default_groups.get(vpc_key)
             )
+            return {
+                **ep,
+                **resolver_facts(
+                    index,
+                    res.account_id,
+                    res.region,
+                    res.data.get("VpcId"),
+                    ep["service_hostname"],
+                    res.data.get("PrivateDnsEnabled") is True,
+                ),
+            }
         if res.type == "ec2:security-group":
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
             return {"is_vpc_default": default_groups.get(vpc_key) == res.id}

@@ -78,12 +78,18 @@ def _points_at(targets: list[str], entries: list[str]) -> bool:
 _ADDRESS_TYPES = frozenset({"A", "AAAA", "CNAME"})
 
 
-def _within(name: str, zone: str) -> bool:
-    """True when ``name`` is ``zone`` itself or a name below it (label-aligned)."""
-    return name == zone or name.endswith("." + zone)
+def within(name: str, zone: str) -> bool:
+    """True when ``name`` is ``zone`` itself or a name below it (label-aligned); the root
+    (``""``, written ``.``) contains every name."""
+    return zone == "" or name == zone or name.endswith("." + zone)
 
 
-def _deciding_zones(
+def depth(domain: str) -> int:
+    """Number of labels in a canonical name (the root has none): DNS's "more specific"."""
+    return domain.count(".") + 1 if domain else 0
+
+
+def deciding_zones(
     index: SnapshotIndex, account_id: str, region: str, vpc_id: Any, hostname: str
 ) -> list[Any]:
     """The private zone(s) the VPC's resolver consults for ``hostname``: of the zones
@@ -97,12 +103,12 @@ def _deciding_zones(
             for v in zone.data.get("VPCs") or []
         )
         zone_name = dns_name(zone.data.get("Name"))
-        if associated and zone_name and _within(hostname, zone_name):
-            matching.append((zone_name.count("."), zone))
+        if associated and zone_name and within(hostname, zone_name):
+            matching.append((depth(zone_name), zone))
     if not matching:
         return []
-    depth = max(d for d, _ in matching)
-    return [z for d, z in matching if d == depth]
+    deepest = max(d for d, _ in matching)
+    return [z for d, z in matching if d == deepest]
 
 
 def _answering_records(records: list[dict[str, Any]], hostname: str) -> list[dict[str, Any]]:
@@ -140,7 +146,7 @@ def hosted_zone_answers(
     (notebooks) only the same wildcard answers every notebook."""
     entries = [dns_name(e.get("DnsName")) for e in endpoint.get("DnsEntries") or []]
     out: list[dict[str, Any]] = []
-    for zone in _deciding_zones(index, account_id, region, vpc_id, hostname):
+    for zone in deciding_zones(index, account_id, region, vpc_id, hostname):
         answering = _answering_records(zone.data.get("ResourceRecordSets") or [], hostname)
         if not answering or not all(_points_at(_record_target(r), entries) for r in answering):
             continue

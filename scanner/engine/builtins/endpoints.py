@@ -8,6 +8,19 @@ from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
 
 
+def _forwarded(e: dict[str, Any], hostname: Any) -> str | None:
+    """The FAIL message when a Resolver forwarding rule decides the hostname, else None."""
+    rule = e.get("resolver_rule")
+    if not e.get("resolver_forwards") or not rule:
+        return None
+    targets = ", ".join(rule.get("target_ips") or []) or "no target IPs listed"
+    return (
+        f"Route 53 Resolver rule {rule['id']} ({rule['type']}, domain {rule['domain']}) "
+        f"forwards {hostname} from this VPC to {targets}; the scanner cannot see what those "
+        "DNS servers answer, so it cannot verify that clients resolve the name to this endpoint"
+    )
+
+
 def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """Clients in the VPC resolve the service hostname to this endpoint.
 
@@ -18,6 +31,11 @@ def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> Che
     true ("Considerations when working with a private hosted zone").  An attribute that was
     not collected is ERROR when it alone decides; an absent ``PrivateDnsEnabled`` is treated
     as off, which can only lead to FAIL, never to a PASS the data does not support.
+
+    A Route 53 Resolver forwarding rule that decides the hostname for the VPC (see
+    :mod:`scanner.enrichment.resolver`) sends the query to DNS servers whose answers the
+    scanner cannot see: FAIL, naming the rule, never a PASS on faith.  An associated rule
+    missing from the snapshot could be such a rule, so it turns a PASS into ERROR.
     """
     e = res.enriched
     vpc = e.get("vpc") or {}
@@ -31,7 +49,11 @@ def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> Che
         "EnableDnsHostnames": vpc.get("EnableDnsHostnames"),
         "service_hostname": hostname,
         "hosted_zone_records": records,
+        "resolver_rule": e.get("resolver_rule"),
     }
+    forwarding = _forwarded(e, hostname)
+    if forwarding is not None:
+        return CheckResult.failed(forwarding, **evidence)
     ways = []
     if private_dns:
         ways.append("private DNS is on")
@@ -46,6 +68,13 @@ def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> Che
     if ways and any(not isinstance(v, bool) for v in attrs.values()):
         return CheckResult.error(
             f"{'; '.join(ways)}, but the VPC's DNS attributes were not collected", **evidence
+        )
+    unknown = e.get("resolver_unknown_rules") or []
+    if ways and all(v is True for v in attrs.values()) and unknown:
+        return CheckResult.error(
+            f"{'; '.join(ways)}, but Resolver rule(s) {', '.join(unknown)} associated with the "
+            "VPC are not in the snapshot, so whether they forward the hostname is unknown",
+            **evidence,
         )
     if ways and all(v is True for v in attrs.values()):
         return CheckResult.passed(
