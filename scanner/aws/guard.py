@@ -37,6 +37,7 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
         "ec2:DescribeVpcEndpoints",
         # Direct Connect
         "directconnect:DescribeDirectConnectGateways",
+        "directconnect:DescribeDirectConnectGatewayAssociations",
         "directconnect:DescribeVirtualInterfaces",
         # Route 53 and Resolver
         "route53:ListHostedZones",

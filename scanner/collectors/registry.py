@@ -163,6 +163,17 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             "directconnect:gateway",
                             "directConnectGateways[]",
                             "directConnectGatewayId",
+                            details=(
+                                # Which VGWs / transit gateways the gateway connects: without
+                                # this a DX gateway proves nothing about any VPC.
+                                Detail(
+                                    "DescribeDirectConnectGatewayAssociations",
+                                    {"directConnectGatewayId": "directConnectGatewayId"},
+                                    result="directConnectGatewayAssociations",
+                                    key="Associations",
+                                    paginate=True,
+                                ),
+                            ),
                         ),
                     ),
                 ),

@@ -14,7 +14,10 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
     ``sagemaker_endpoints`` (``{notebook|api|runtime|studio: [{id, service_name, type,
     state, available}]}``), ``has_sagemaker_endpoints``, ``default_security_group``,
     ``flow_logs``, ``vpn_gateways``, ``vpn_connections``, ``transit_gateway_attachments``,
-    ``direct_connect_virtual_interfaces``, ``direct_connect_gateways``.
+    ``direct_connect_virtual_interfaces``, ``direct_connect_gateways`` (every DX gateway of
+    the account: ``{id, state, associations}``, associations null when not collected),
+    ``direct_connect_gateway_associations`` (those whose gateway is the VPC's attached VGW
+    or a transit gateway with an available attachment of the VPC, in the VPC's region).
 ``ec2:vpc-endpoint``
     ``sagemaker_kind``, ``service_hostname``, ``vpc`` (id, found and both DNS attributes),
     ``vpc_default_security_group``, ``security_groups`` (resolved), ``hosted_zone_records``

@@ -176,13 +176,50 @@ def private_connectivity(
         for v in index.in_scope(account_id, region, "directconnect:virtual-interface")
         if v.data.get("virtualGatewayId") in attached
     ]
-    dx_gateways = [g.id for g in index.global_in(account_id, "directconnect:gateway")]
+    gateways = {g["transit_gateway_id"] for g in tgw if _lower(g["state"]) == "available"}
+    dx_gateways = [
+        _dx_gateway(g.id, g.data) for g in index.global_in(account_id, "directconnect:gateway")
+    ]
     return {
         "vpn_gateways": vgws,
         "vpn_connections": vpns,
         "transit_gateway_attachments": tgw,
         "direct_connect_virtual_interfaces": vifs,
         "direct_connect_gateways": dx_gateways,
+        "direct_connect_gateway_associations": [
+            a
+            for g in dx_gateways
+            for a in g["associations"] or []
+            if a["gateway_id"] in attached | gateways and a["gateway_region"] in (None, region)
+        ],
+    }
+
+
+def _dx_gateway(gateway_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A Direct Connect gateway and what it is associated with (``associations`` null when
+    they were not collected, which is not the same as none)."""
+    raw = data.get("Associations")
+    associations = None
+    if isinstance(raw, list):
+        associations = [_dx_association(gateway_id, a) for a in raw if isinstance(a, dict)]
+    return {
+        "id": gateway_id,
+        "state": data.get("directConnectGatewayState"),
+        "associations": associations,
+    }
+
+
+def _dx_association(gateway_id: str, assoc: dict[str, Any]) -> dict[str, Any]:
+    """One association; ``associatedGateway`` (VGW or transit gateway), else the legacy
+    ``virtualGatewayId`` / ``virtualGatewayRegion`` fields."""
+    target = assoc.get("associatedGateway") or {}
+    return {
+        "direct_connect_gateway_id": gateway_id,
+        "id": assoc.get("associationId"),
+        "state": assoc.get("associationState"),
+        "gateway_id": target.get("id") or assoc.get("virtualGatewayId"),
+        "gateway_type": target.get("type"),
+        "gateway_region": target.get("region") or assoc.get("virtualGatewayRegion"),
     }
 
 

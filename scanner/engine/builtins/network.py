@@ -100,13 +100,14 @@ def _lower(value: object) -> str:
 
 def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """A private way into the VPC: VPN (attached VGW + available connection), Direct Connect
-    (an available virtual interface on the attached VGW) or an available transit gateway
-    attachment.
+    (an available virtual interface on the attached VGW, or a Direct Connect gateway
+    ``associated`` with the attached VGW or with a transit gateway the VPC is attached to)
+    or an available transit gateway attachment.
 
     A Direct Connect gateway in the account proves nothing about this VPC: only its
-    association with the VPC's VGW connects them, and associations are not collected.  With
-    an attached VGW, a DX gateway and no other way in, the rule cannot decide: ERROR, never
-    a PASS the data does not support."""
+    association connects them.  A gateway whose associations were not collected (an older
+    snapshot) leaves the question open: with no other way in that is ERROR, never a PASS the
+    data does not support; with associations collected and none fitting, FAIL."""
     e = res.enriched
     attached = {
         g["id"] for g in e.get("vpn_gateways", []) if _lower(g["attachment_state"]) == "attached"
@@ -126,29 +127,39 @@ def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckRes
         for v in e.get("direct_connect_virtual_interfaces", [])
         if _lower(v["state"]) == "available"
     ]
-    dx_gateways = e.get("direct_connect_gateways", []) if attached else []
+    dx_links = e.get("direct_connect_gateway_associations", [])
+    dx_paths = [
+        f"{a['direct_connect_gateway_id']} -> {a['gateway_id']}"
+        for a in dx_links
+        if _lower(a["state"]) == "associated"
+    ]
+    gateways = e.get("direct_connect_gateways", [])
+    undecided = [g["id"] for g in gateways if g["associations"] is None] if attached else []
     evidence = {
         "attached_vpn_gateways": sorted(attached),
         "available_vpn_connections": vpn,
         "available_transit_gateway_attachments": tgw,
         "direct_connect_virtual_interfaces": vifs,
-        "direct_connect_gateways": dx_gateways,
+        "direct_connect_gateways": [g["id"] for g in gateways],
+        "direct_connect_gateway_associations": dx_links,
     }
     paths = []
     if vpn:
         paths.append(f"VPN connection(s) {', '.join(vpn)} on {', '.join(sorted(attached))}")
     if vifs:
         paths.append(f"Direct Connect virtual interface(s) {', '.join(vifs)}")
+    if dx_paths:
+        paths.append(f"Direct Connect gateway association(s) {', '.join(dx_paths)}")
     if tgw:
         paths.append(f"transit gateway attachment(s) {', '.join(tgw)}")
     if paths:
         return CheckResult.passed(f"private connectivity via {'; '.join(paths)}", **evidence)
-    if dx_gateways:
+    if undecided:
         return CheckResult.error(
             f"no VPN, virtual interface or transit gateway attachment; Direct Connect gateway(s) "
-            f"{', '.join(dx_gateways)} exist and VGW(s) {', '.join(sorted(attached))} are "
-            "attached, but gateway associations are not collected, so whether Direct Connect "
-            "reaches this VPC cannot be decided",
+            f"{', '.join(undecided)} exist and VGW(s) {', '.join(sorted(attached))} are "
+            "attached, but the gateways' associations were not collected, so whether Direct "
+            "Connect reaches this VPC cannot be decided",
             **evidence,
         )
     unseen = sorted(
