@@ -74,7 +74,9 @@ def scan_config(url: str, **overrides: Any) -> Config:
         "regions": [REGION],
         "endpoint_url": url,
         "collectors": CollectorsConfig(disabled=DX_COLLECTORS),
-        "retries": RetryConfig(max_attempts=2),
+        # moto's server can answer a rare transient 500 when concurrent calls race inside it;
+        # botocore retries 5xx as it would AWS's.
+        "retries": RetryConfig(max_attempts=4),
     }
     settings.update(overrides)
     return Config(**settings)

@@ -16,8 +16,10 @@ regions: [us-west-2]
 collectors:
   disabled: [directconnect]
 retries:
-  max_attempts: 2
+  max_attempts: 4
 """
+# Four attempts: moto's server answers a rare transient 500 when many calls race inside it
+# (the scanner collects concurrently); botocore retries 5xx exactly as it would AWS's.
 
 
 def config_file(tmp_path: Path) -> Path:
@@ -45,7 +47,7 @@ def test_scan_exit_status_follows_fail_on(aws: Any, moto: MotoServer, tmp_path: 
     low = run_cli(
         "scan", "--config", str(cfg), "--output", str(tmp_path / "a"), env=endpoint(moto.url)
     )
-    assert low.returncode == 1, low.stderr
+    assert low.returncode == 1, low.stdout + low.stderr
     assert "notebook-imdsv2-required" in low.stdout
     high = run_cli(
         "scan",
@@ -104,7 +106,7 @@ def test_collect_then_scan_offline_gives_the_same_findings(
     cfg = str(config_file(tmp_path))
     snap = tmp_path / "snap.json.gz"
     collected = run_cli("collect", "--config", cfg, "--output", str(snap), env=endpoint(moto.url))
-    assert collected.returncode == 0, collected.stderr
+    assert collected.returncode == 0, collected.stdout + collected.stderr
     online = run_cli(
         "scan", "--config", cfg, "--output", str(tmp_path / "online"), env=endpoint(moto.url)
     )
@@ -120,7 +122,7 @@ def test_collect_then_scan_offline_gives_the_same_findings(
         str(tmp_path / "offline"),
         env=endpoint(dead),
     )
-    assert offline.returncode == online.returncode == 1, offline.stderr
+    assert offline.returncode == online.returncode == 1, online.stdout + offline.stdout
     a, b = load_findings(tmp_path / "online"), load_findings(tmp_path / "offline")
     assert by_rule(a) == by_rule(b)
     assert {f["fingerprint"] for f in a["findings"]} == {f["fingerprint"] for f in b["findings"]}
@@ -138,7 +140,7 @@ def test_json_logs_are_json_lines(aws: Any, moto: MotoServer, tmp_path: Path) ->
         "json",
         env=endpoint(moto.url),
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 1, proc.stderr[-3000:]
     lines = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
     assert lines, "expected JSON log lines on stderr"
     finished = [entry for entry in lines if entry["msg"] == "scan finished"]
