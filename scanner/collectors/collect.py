@@ -22,7 +22,7 @@ from typing import Any
 
 from scanner.aws.errors import ErrorInfo, classify
 from scanner.aws.session import ClientFactory, global_region_for
-from scanner.collectors.engine import run_collector
+from scanner.collectors.engine import run_collector, scope_outcome
 from scanner.collectors.normalize import MalformedResponse
 from scanner.collectors.paging import call, pages
 from scanner.collectors.registry import COLLECTORS
@@ -108,15 +108,15 @@ def _scopes(
 def _plain_outcome(
     spec: CollectorSpec, scope: Scope, status: OutcomeStatus, failure: _PreflightFailed | None
 ) -> CollectorOutcome:
-    return CollectorOutcome(
-        collector=spec.name,
-        account_id=scope.account_id,
-        region=scope.region,
-        resource_types=spec.resource_types,
-        status=status,
-        error_code=failure.info.code if failure else None,
-        error_message=failure.info.message if failure else None,
-        operation=failure.operation if failure else None,
+    if failure is None:
+        return scope_outcome(spec, scope, status)
+    return scope_outcome(
+        spec,
+        scope,
+        status,
+        error_code=failure.info.code,
+        error_message=failure.info.message,
+        operation=failure.operation,
     )
 
 

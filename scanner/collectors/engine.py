@@ -140,6 +140,20 @@ def collect_records(spec: CollectorSpec, client: Any, scope: Scope) -> list[Reco
     return records
 
 
+def scope_outcome(
+    spec: CollectorSpec, scope: Scope, status: OutcomeStatus, **details: Any
+) -> CollectorOutcome:
+    """The one outcome of ``spec`` in ``scope``; ``details`` are CollectorOutcome fields."""
+    return CollectorOutcome(
+        collector=spec.name,
+        account_id=scope.account_id,
+        region=scope.region,
+        resource_types=spec.resource_types,
+        status=status,
+        **details,
+    )
+
+
 def run_collector(
     spec: CollectorSpec, factory: ClientFactory, scope: Scope
 ) -> tuple[CollectorOutcome, list[Record]]:
@@ -147,16 +161,8 @@ def run_collector(
     started = time.monotonic()
 
     def outcome(status: OutcomeStatus, count: int = 0, **error: Any) -> CollectorOutcome:
-        return CollectorOutcome(
-            collector=spec.name,
-            account_id=scope.account_id,
-            region=scope.region,
-            resource_types=spec.resource_types,
-            status=status,
-            resource_count=count,
-            duration_s=round(time.monotonic() - started, 3),
-            **error,
-        )
+        elapsed = round(time.monotonic() - started, 3)
+        return scope_outcome(spec, scope, status, resource_count=count, duration_s=elapsed, **error)
 
     operation: str | None = None
     try:
