@@ -10,7 +10,13 @@ import pytest
 from scanner.errors import InputError
 from scanner.iam.policy import Effect, parse_policy, parse_policy_text
 
-POST = Path("/work/shared/reference/sagemaker-notebooks-privatelink.md")
+# ../shared/ sits beside the checkout (and beside the CI clone).
+POST = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "reference"
+    / "sagemaker-notebooks-privatelink.md"
+)
 
 # The AWS post's first example policy, verbatim: its Condition object is never closed.
 POST_POLICY = """{
