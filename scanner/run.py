@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner import __version__
 from scanner.config import Config
@@ -21,6 +21,9 @@ from scanner.errors import ExitCode
 from scanner.models import Finding, Severity, Status, at_or_above
 from scanner.progress import NullProgress, Progress
 from scanner.snapshot import Snapshot, utc_now
+
+if TYPE_CHECKING:
+    from scanner.engine import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +129,16 @@ class RunResult:
         }
 
 
-def evaluate_snapshot(snapshot: Snapshot, config: Config) -> list[Finding]:
+def evaluate_snapshot(
+    snapshot: Snapshot, config: Config, ruleset: RuleSet | None = None
+) -> list[Finding]:
     """Everything after collection: rules (and IAM analysis) over a snapshot, no AWS calls."""
     from scanner.engine import evaluate, load_config_ruleset
     from scanner.enrich import enrich
 
-    ruleset = load_config_ruleset(config)
+    rules = ruleset if ruleset is not None else load_config_ruleset(config)
     estate = enrich(snapshot, config)
-    return evaluate(ruleset, estate, snapshot, config)
+    return evaluate(rules, estate, snapshot, config)
 
 
 def run(options: RunOptions) -> RunResult:
@@ -143,10 +148,10 @@ def run(options: RunOptions) -> RunResult:
     config = options.config
     started = utc_now()
     run_id = options.run_id or new_run_id()
-    # Validate rule packs before spending minutes on collection.
+    # Load (and so validate) the rule packs before spending minutes on collection.
     from scanner.engine import load_config_ruleset
 
-    load_config_ruleset(config)
+    ruleset = load_config_ruleset(config)
 
     if options.snapshot_path is not None:
         snapshot = Snapshot.load(options.snapshot_path)
@@ -155,7 +160,7 @@ def run(options: RunOptions) -> RunResult:
         from scanner.collectors import collect
 
         snapshot = collect(config, regions=options.regions, progress=options.progress)
-    findings = evaluate_snapshot(snapshot, config)
+    findings = evaluate_snapshot(snapshot, config, ruleset)
 
     out_dir = (options.output_dir or Path(config.output.dir)) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
