@@ -40,6 +40,7 @@ browser:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_paths.py
+	$(BIN)/python benchmarks/bench_scan.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -72,8 +72,38 @@ def fix_cli(path: PublicPath) -> str:
     return f"aws iam put-{kind}-policy --{kind}-name {owner} --policy-name {g.policy} {doc}"
 
 
+# A notebook finding names at most this many paths (with the total), and a principal's path
+# at most this many notebook ARNs (with the count): every path is listed in full in its
+# principal's own finding.  Without caps, an estate where thousands of roles reach hundreds
+# of notebooks repeats every path and every notebook list: hundreds of MB of evidence.
+MAX_LISTED = 100
+
+
 def path_evidence(path: PublicPath) -> dict[str, Any]:
-    return {**path.to_dict(), "fix_cli": fix_cli(path)}
+    """A path as the principal's finding shows it."""
+    out = {**path.to_dict(), "notebook_count": len(path.notebook_arns), "fix_cli": fix_cli(path)}
+    if len(path.notebook_arns) > MAX_LISTED:
+        out["notebooks"] = list(path.notebook_arns[:MAX_LISTED])
+        out["notebooks_not_listed"] = len(path.notebook_arns) - MAX_LISTED
+    return out
+
+
+def path_summary(path: PublicPath, notebook_arn: str) -> dict[str, Any]:
+    """A path as a notebook's evidence names it: who, what, through which grant, in which
+    context, and what closes it.  The other notebooks it reaches are in the principal's
+    finding (built without them: a path shared by hundreds of notebooks is summarised per
+    notebook in constant size)."""
+    return {
+        "principal": path.principal_arn,
+        "principal_kind": path.principal_kind,
+        "action": path.action,
+        "notebooks": [notebook_arn],
+        "grant": path.grant.to_dict(),
+        "description": path.description,
+        "remediation": path.remediation,
+        "unmodelled_keys": list(path.unmodelled_keys),
+        "fix_cli": fix_cli(path),
+    }
 
 
 def _via(path: PublicPath) -> str:
@@ -217,22 +247,33 @@ def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
     """One finding per notebook: direct internet access, or any principal's public path."""
     result = shared_analysis(ctx)
     by_notebook = result.presign_paths()
+    # The undecided principals are found once per account, not once per notebook.
+    undecided_by_account: dict[str, dict[str, list[str]]] = {}
     for res in ctx.estate.resources("sagemaker:notebook-instance"):
         arn = notebook_arn(res.account_id, res.region, res.id, res.arn, res.doc)
         raw = res.doc.get("DirectInternetAccess")
         dia = raw if raw is not None else "Enabled"
         paths = by_notebook.get(arn, [])
-        undecided = {
-            p.arn: result.analysis(p.arn, PRESIGN).undecided
-            for p in result.principals(res.account_id)
-            if result.analysis(p.arn, PRESIGN).undecided
-        }
+        if res.account_id not in undecided_by_account:
+            undecided_by_account[res.account_id] = {
+                p.arn: result.analysis(p.arn, PRESIGN).undecided
+                for p in result.principals(res.account_id)
+                if result.analysis(p.arn, PRESIGN).undecided
+            }
+        undecided = undecided_by_account[res.account_id]
+        listed = sorted(paths, key=lambda p: p.principal_arn)[:MAX_LISTED]
         evidence: dict[str, Any] = {
             "DirectInternetAccess": raw,
-            "paths": [path_evidence(p) for p in paths],
+            "paths": [path_summary(p, arn) for p in listed],
+            "paths_total": len(paths),
             "scps": _org(result, res.account_id).scp_note(),
             **_approved(result),
         }
+        if len(paths) > len(listed):
+            evidence["paths_not_listed"] = (
+                f"{len(paths) - len(listed)} more path(s); each principal's "
+                "iam-presigned-url-requires-vpc-endpoint finding lists its paths in full"
+            )
         if raw is None:
             evidence["on_missing"] = "AWS enables direct internet access when it is not specified"
         if undecided:
