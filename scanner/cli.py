@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,6 +22,10 @@ from scanner.config import Config, load_config
 from scanner.errors import ExitCode, ScannerError
 from scanner.models import Severity, Status
 from scanner.progress import LogProgress, NullProgress, Progress, RichProgress
+from scanner.snapshot import CollectorOutcome
+
+if TYPE_CHECKING:
+    from scanner.run import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("scanner")
@@ -94,13 +98,16 @@ def _setup(config_path: Path | None, log_format: str | None, verbose: bool) -> C
 
     setup_logging(log_format or "text", verbose)
     config = load_config(config_path)
-    if log_format is None and config.log_format == "json":
+    if log_format is not None:
+        # The flag wins over the file; everything after reads config.log_format only.
+        config = config.model_copy(update={"log_format": log_format})
+    elif config.log_format == "json":
         setup_logging("json", verbose)
     return config
 
 
-def _progress(log_format: str | None, config: Config) -> Progress:
-    if (log_format or config.log_format) == "json":
+def _progress(config: Config) -> Progress:
+    if config.log_format == "json":
         return LogProgress()
     if sys.stderr.isatty():
         return RichProgress()
@@ -115,8 +122,7 @@ def _run_scan(
     formats: str | None,
     fail_on: str | None,
     snapshot: Path | None,
-    progress: Progress,
-) -> Any:
+) -> RunResult:
     from scanner.reporting import parse_formats
     from scanner.run import RunOptions, run
 
@@ -128,15 +134,23 @@ def _run_scan(
             output_dir=output_dir,
             formats=parse_formats(formats) if formats else None,
             fail_on=Severity(fail_on.lower()) if fail_on else None,
-            progress=progress,
+            progress=_progress(config),
         )
     )
 
 
-def print_summary(result: Any, *, json_logs: bool) -> None:
-    """Human summary on stdout (or one JSON line for the nightly job)."""
+def describe_failure(outcome: CollectorOutcome) -> str:
+    """One line naming a failed collector, its scope and the error."""
+    return (
+        f"{outcome.collector} {outcome.account_id}/{outcome.region}: "
+        f"{outcome.error_code} {outcome.error_message}"
+    )
+
+
+def print_summary(result: RunResult, config: Config) -> None:
+    """Human summary on stdout (or one JSON log line for the nightly job)."""
     summary = result.summary()
-    if json_logs:
+    if config.log_format == "json":
         log.info(
             "scan finished",
             extra={
@@ -179,11 +193,8 @@ def print_summary(result: Any, *, json_logs: bool) -> None:
             "[bold magenta]INCOMPLETE:[/bold magenta] some data could not be collected or "
             "evaluated; see the ERROR findings. Nothing marked ERROR was checked."
         )
-        for err in result.collector_errors:
-            console.print(
-                f"  {err['collector']} {err['account_id']}/{err['region']}: "
-                f"{err['error_code']} {err['error_message']}"
-            )
+        for outcome in result.snapshot.failed_outcomes():
+            console.print(f"  {describe_failure(outcome)}")
     for fmt, path in result.reports.items():
         console.print(f"{fmt.upper():5} report: {path}")
 
@@ -236,9 +247,8 @@ def scan(
         formats=formats,
         fail_on=fail_on,
         snapshot=snapshot,
-        progress=_progress(log_format, config),
     )
-    print_summary(result, json_logs=(log_format or config.log_format) == "json")
+    print_summary(result, config)
     sys.exit(int(result.exit_code))
 
 
@@ -267,16 +277,14 @@ def collect(
     from scanner.collectors import collect as do_collect
 
     config = _setup(config_path, log_format, verbose)
-    snap = do_collect(config, regions=list(regions) or None, progress=_progress(log_format, config))
+    snap = do_collect(config, regions=list(regions) or None, progress=_progress(config))
     snap.save(output)
     failed = snap.failed_outcomes()
     click.echo(
         f"snapshot written: {output} ({len(snap.collectors)} collector runs, {len(failed)} failed)"
     )
-    for o in failed:
-        click.echo(
-            f"  failed: {o.collector} {o.account_id}/{o.region}: {o.error_code} {o.error_message}"
-        )
+    for outcome in failed:
+        click.echo(f"  failed: {describe_failure(outcome)}")
     sys.exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
 
 
@@ -310,10 +318,9 @@ def demo(
             formats=formats,
             fail_on=fail_on,
             snapshot=None,
-            progress=_progress(log_format, cfg),
         ),
     )
-    print_summary(result, json_logs=(log_format or config.log_format) == "json")
+    print_summary(result, config)
     html = result.reports.get("html")
     if html is not None:
         click.echo(f"Open the HTML report: {html.resolve()}")

@@ -13,17 +13,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scanner import __version__
+from scanner.collectors import collect
 from scanner.config import Config
+from scanner.engine import RuleSet, evaluate, load_config_ruleset
+from scanner.enrich import enrich
 from scanner.errors import ExitCode
 from scanner.models import Finding, Severity, Status, at_or_above
 from scanner.progress import NullProgress, Progress
+from scanner.reporting import write_reports
 from scanner.snapshot import Snapshot, utc_now
-
-if TYPE_CHECKING:
-    from scanner.engine import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,6 @@ def evaluate_snapshot(
     snapshot: Snapshot, config: Config, ruleset: RuleSet | None = None
 ) -> list[Finding]:
     """Everything after collection: rules (and IAM analysis) over a snapshot, no AWS calls."""
-    from scanner.engine import evaluate, load_config_ruleset
-    from scanner.enrich import enrich
-
     rules = ruleset if ruleset is not None else load_config_ruleset(config)
     estate = enrich(snapshot, config)
     return evaluate(rules, estate, snapshot, config)
@@ -143,22 +141,16 @@ def evaluate_snapshot(
 
 def run(options: RunOptions) -> RunResult:
     """Collect (or load), evaluate and report.  Raises InputError for bad input."""
-    from scanner.reporting import write_reports
-
     config = options.config
     started = utc_now()
     run_id = options.run_id or new_run_id()
     # Load (and so validate) the rule packs before spending minutes on collection.
-    from scanner.engine import load_config_ruleset
-
     ruleset = load_config_ruleset(config)
 
     if options.snapshot_path is not None:
         snapshot = Snapshot.load(options.snapshot_path)
         log.info("loaded snapshot %s", options.snapshot_path)
     else:
-        from scanner.collectors import collect
-
         snapshot = collect(config, regions=options.regions, progress=options.progress)
     findings = evaluate_snapshot(snapshot, config, ruleset)
 
