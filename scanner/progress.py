@@ -6,7 +6,11 @@ nightly job (JSON log lines) or in a test (nothing).  They receive a :class:`Pro
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Progress(Protocol):
@@ -39,8 +43,6 @@ class LogProgress:
     """Progress as log lines: for non-TTY output and the JSON logs of the nightly job."""
 
     def __init__(self) -> None:
-        import logging
-
         self._log = logging.getLogger("scanner.progress")
         self._totals: dict[str, int] = {}
         self._done: dict[str, int] = {}
@@ -74,7 +76,7 @@ class RichProgress:
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
         )
-        self._tasks: dict[str, object] = {}
+        self._tasks: dict[str, TaskID] = {}
 
     def start(self, stage: str, total: int) -> None:
         if not self._tasks:
@@ -84,11 +86,11 @@ class RichProgress:
     def advance(self, stage: str, label: str) -> None:
         task = self._tasks.get(stage)
         if task is not None:
-            self._bar.update(task, advance=1, description=f"{stage}: {label}")  # type: ignore[arg-type]
+            self._bar.update(task, advance=1, description=f"{stage}: {label}")
 
     def finish(self, stage: str) -> None:
         task = self._tasks.pop(stage, None)
         if task is not None:
-            self._bar.remove_task(task)  # type: ignore[arg-type]
+            self._bar.remove_task(task)
         if not self._tasks:
             self._bar.stop()
