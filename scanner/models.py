@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -73,9 +74,9 @@ class Finding:
     frameworks: dict[str, list[str]] = field(default_factory=dict)
     remediation: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """See :func:`fingerprint`."""
+        """See :func:`fingerprint` (computed once: reports read it several times)."""
         return fingerprint(
             self.rule_id, self.account_id, self.region, self.resource_type, self.resource_id
         )
@@ -87,11 +88,3 @@ class Finding:
         out["severity"] = str(self.severity)
         out["fingerprint"] = self.fingerprint
         return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        """Inverse of :meth:`to_dict` (the fingerprint is recomputed, not trusted)."""
-        fields = {k: v for k, v in data.items() if k != "fingerprint"}
-        fields["status"] = Status(fields["status"])
-        fields["severity"] = Severity(fields["severity"])
-        return cls(**fields)
