@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,14 @@ def endpoint(url: str) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": url}
 
 
+def scan_cli(tmp_path: Path, out: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``scanner scan`` with the test config, writing into ``tmp_path/out``, AWS at ``url``."""
+    cfg = str(config_file(tmp_path))
+    return run_cli(
+        "scan", "--config", cfg, "--output", str(tmp_path / out), *extra, env=endpoint(url)
+    )
+
+
 def load_findings(out: Path) -> dict[str, Any]:
     [run_dir] = list(out.iterdir())
     return json.loads((run_dir / "findings.json").read_text())  # type: ignore[no-any-return]
@@ -43,22 +52,10 @@ def by_rule(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 def test_scan_exit_status_follows_fail_on(aws: Any, moto: MotoServer, tmp_path: Path) -> None:
     build_baseline(aws)  # compliant except IMDSv2 (medium), which moto cannot store
-    cfg = config_file(tmp_path)
-    low = run_cli(
-        "scan", "--config", str(cfg), "--output", str(tmp_path / "a"), env=endpoint(moto.url)
-    )
+    low = scan_cli(tmp_path, "a", moto.url)
     assert low.returncode == 1, low.stdout + low.stderr
     assert "notebook-imdsv2-required" in low.stdout
-    high = run_cli(
-        "scan",
-        "--config",
-        str(cfg),
-        "--output",
-        str(tmp_path / "b"),
-        "--fail-on",
-        "high",
-        env=endpoint(moto.url),
-    )
+    high = scan_cli(tmp_path, "b", moto.url, "--fail-on", "high")
     assert high.returncode == 0, high.stdout + high.stderr
     [run_dir] = list((tmp_path / "b").iterdir())
     assert sorted(p.name for p in run_dir.iterdir()) == [
@@ -75,14 +72,7 @@ def test_collector_failure_gives_error_findings_and_exit_3(
     build_baseline(aws)
     with FaultProxy(moto.url) as proxy:
         proxy.fail("DescribeVpcEndpoints", ACCESS_DENIED)
-        proc = run_cli(
-            "scan",
-            "--config",
-            str(config_file(tmp_path)),
-            "--output",
-            str(tmp_path / "out"),
-            env=endpoint(proxy.url),
-        )
+        proc = scan_cli(tmp_path, "out", proxy.url)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "INCOMPLETE" in proc.stdout and "AccessDenied" in proc.stdout
     doc = load_findings(tmp_path / "out")
@@ -107,21 +97,10 @@ def test_collect_then_scan_offline_gives_the_same_findings(
     snap = tmp_path / "snap.json.gz"
     collected = run_cli("collect", "--config", cfg, "--output", str(snap), env=endpoint(moto.url))
     assert collected.returncode == 0, collected.stdout + collected.stderr
-    online = run_cli(
-        "scan", "--config", cfg, "--output", str(tmp_path / "online"), env=endpoint(moto.url)
-    )
+    online = scan_cli(tmp_path, "online", moto.url)
     # Offline: AWS is unreachable (closed port). Any AWS call would fail the scan.
     dead = f"http://127.0.0.1:{free_port()}"
-    offline = run_cli(
-        "scan",
-        "--config",
-        cfg,
-        "--snapshot",
-        str(snap),
-        "--output",
-        str(tmp_path / "offline"),
-        env=endpoint(dead),
-    )
+    offline = scan_cli(tmp_path, "offline", dead, "--snapshot", str(snap))
     assert offline.returncode == online.returncode == 1, online.stdout + offline.stdout
     a, b = load_findings(tmp_path / "online"), load_findings(tmp_path / "offline")
     assert by_rule(a) == by_rule(b)
@@ -130,16 +109,7 @@ def test_collect_then_scan_offline_gives_the_same_findings(
 
 def test_json_logs_are_json_lines(aws: Any, moto: MotoServer, tmp_path: Path) -> None:
     build_baseline(aws)
-    proc = run_cli(
-        "scan",
-        "--config",
-        str(config_file(tmp_path)),
-        "--output",
-        str(tmp_path / "out"),
-        "--log-format",
-        "json",
-        env=endpoint(moto.url),
-    )
+    proc = scan_cli(tmp_path, "out", moto.url, "--log-format", "json")
     assert proc.returncode == 1, proc.stderr[-3000:]
     lines = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
     assert lines, "expected JSON log lines on stderr"
