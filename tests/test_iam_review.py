@@ -211,3 +211,12 @@ def test_far_future_date_condition_is_decided_not_a_crash() -> None:
 def test_non_finite_number_condition_is_decided_not_a_crash() -> None:
     cond = {"NumericLessThan": {"aws:MultiFactorAuthAge": "1e400"}}
     assert analyse(snapshot(doc(stmt(cond=cond)))).has_path
+
+
+def test_date_spelled_as_the_evaluator_reads_it_is_a_candidate() -> None:
+    """The candidate search must read a policy date exactly as the evaluator does: with a
+    lower-case ``z`` the evaluator compares with 2030, so the search must try a time after it
+    (it tried only times around 1970, found nothing and reported no path)."""
+    for spelled in ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00z"):
+        cond = {"DateGreaterThan": {"aws:CurrentTime": spelled}}
+        assert analyse(snapshot(doc(stmt(cond=cond)))).has_path, spelled

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from scanner.iam.conditions import Condition
+from scanner.iam.conditions import Condition, parse_date, parse_network, parse_number
 
 FRESH = "zz-fresh-value"
 FRESH_IPS = ("192.0.2.77", "2001:db8:ffff::77")
@@ -123,9 +123,8 @@ def _num_text(x: float) -> str:
 
 
 def _ip_points(cidr: str) -> list[str]:
-    try:
-        net = ipaddress.ip_network(cidr.strip(), strict=False)
-    except ValueError:
+    net = parse_network(cidr)
+    if net is None:
         return []
     first, last = int(net.network_address), int(net.broadcast_address)
     top = (1 << net.max_prefixlen) - 1
@@ -133,13 +132,9 @@ def _ip_points(cidr: str) -> list[str]:
     return [str(make(p)) for p in (first - 1, first, last, last + 1) if 0 <= p <= top]
 
 
-def _as_float(text: str) -> float | None:
-    """A finite number (``inf`` and ``nan`` compare with nothing usefully and break formatting)."""
-    try:
-        num = float(text)
-    except ValueError:
-        return None
-    return num if math.isfinite(num) else None
+def _finite(num: float | None) -> float | None:
+    """``inf`` and ``nan`` compare with nothing usefully and break formatting: no candidate."""
+    return num if num is not None and math.isfinite(num) else None
 
 
 def _date_text(epoch: float) -> str:
@@ -149,19 +144,6 @@ def _date_text(epoch: float) -> str:
         return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return _num_text(epoch)
-
-
-def _as_epoch(text: str) -> float | None:
-    num = _as_float(text)
-    if num is not None:
-        return num
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) -> list[str]:
@@ -183,11 +165,11 @@ def scalar_candidates(conditions: Iterable[Condition], resolve: dict[str, str]) 
                 out.append(raw)
                 out.append(witness(raw))
             elif cond.operator.startswith("Numeric"):
-                num = _as_float(raw)
+                num = _finite(parse_number(raw))
                 if num is not None:
                     numbers.append(num)
             elif cond.operator.startswith("Date"):
-                when = _as_epoch(raw)
+                when = _finite(parse_date(raw))
                 if when is not None:
                     dates.append(when)
             elif cond.operator == "Bool":

@@ -37,10 +37,14 @@ Predicate = Callable[[str, Value, Context], bool]
 
 
 # -- parsing of typed values ------------------------------------------------------------
+# Public because the candidate search (scanner.iam.candidates) must read a policy value exactly
+# as the evaluator does: a value it parsed differently would be compared with candidates that
+# never reach the evaluator's reading of it.
 
 
 @lru_cache(maxsize=8192)
-def _number(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
+    """A numeric condition value as the Numeric operators compare it; None if not a number."""
     try:
         return float(text)
     except ValueError:
@@ -48,9 +52,9 @@ def _number(text: str) -> float | None:
 
 
 @lru_cache(maxsize=8192)
-def _date(text: str) -> float | None:
+def parse_date(text: str) -> float | None:
     """ISO 8601 (date or date-time, ``Z`` or offset) or epoch seconds, as a UTC timestamp."""
-    num = _number(text)
+    num = parse_number(text)
     if num is not None:
         return num
     try:
@@ -63,7 +67,8 @@ def _date(text: str) -> float | None:
 
 
 @lru_cache(maxsize=8192)
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A CIDR (or single address) as IpAddress/NotIpAddress read it; None if malformed."""
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
@@ -105,7 +110,7 @@ def _string_like(req: str, pol: Value, ctx: Context) -> bool:
 def _numeric(test: Callable[[float, float], bool]) -> Predicate:
     def pred(req: str, pol: Value, ctx: Context) -> bool:
         text = pol.text(ctx)
-        a, b = _number(req), _number(text) if text is not None else None
+        a, b = parse_number(req), parse_number(text) if text is not None else None
         return a is not None and b is not None and test(a, b)
 
     return pred
@@ -114,7 +119,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Predicate:
 def _dates(test: Callable[[float, float], bool]) -> Predicate:
     def pred(req: str, pol: Value, ctx: Context) -> bool:
         text = pol.text(ctx)
-        a, b = _date(req), _date(text) if text is not None else None
+        a, b = parse_date(req), parse_date(text) if text is not None else None
         return a is not None and b is not None and test(a, b)
 
     return pred
@@ -132,7 +137,7 @@ def _binary_equals(req: str, pol: Value, ctx: Context) -> bool:
 
 def _ip(req: str, pol: Value, ctx: Context) -> bool:
     text = pol.text(ctx)
-    net = _network(text) if text is not None else None
+    net = parse_network(text) if text is not None else None
     addr = _address(req)
     return net is not None and addr is not None and addr.version == net.version and addr in net
 
