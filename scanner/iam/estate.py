@@ -28,7 +28,15 @@ from typing import Any
 from scanner.enrichment.endpoints import sagemaker_kind
 from scanner.errors import InputError
 from scanner.iam.inventory import AttachedPolicy, Inventory, Principal, build_inventory
-from scanner.iam.paths import Approved, Notebook, PathAnalyzer, PrincipalAnalysis, PublicPath
+from scanner.iam.paths import (
+    Approved,
+    Notebook,
+    PathAnalyzer,
+    PrincipalAnalysis,
+    PublicPath,
+    analyze_inventory,
+    paths_by_notebook,
+)
 from scanner.iam.policy import Policy, parse_policy, parse_policy_any
 from scanner.snapshot import OutcomeStatus, Snapshot
 
@@ -116,14 +124,12 @@ class EstateAnalysis:
         ]
 
     def presign_paths(self) -> dict[str, list[PublicPath]]:
-        """Every CreatePresignedNotebookInstanceUrl path, by notebook ARN."""
-        out: dict[str, list[PublicPath]] = {}
-        for (_, action), result in sorted(self.analyses.items()):
-            if action == PRESIGN.lower():
-                for path in result.paths:
-                    for arn in path.notebook_arns:
-                        out.setdefault(arn, []).append(path)
-        return out
+        """Every CreatePresignedNotebookInstanceUrl path, by notebook ARN; each list is in
+        principal-ARN order (the analyses are walked sorted by principal)."""
+        presign = PRESIGN.lower()
+        return paths_by_notebook(
+            self.analyses[key] for key in sorted(self.analyses) if key[1] == presign
+        )
 
     def problems_for(self, principal: Principal) -> list[str]:
         """Parse problems behind the principal's unresolved policies (with the error text)."""
@@ -321,17 +327,16 @@ def analyze_estate(
         inventory=build_inventory(snapshot),
         orgs=orgs,
     )
-    analyzer = PathAnalyzer(notebooks, approved)
-    for principal in result.inventory.principals:
-        org = orgs.get(principal.account_id) or OrgView(principal.account_id, "not_collected")
-        for action in result.actions:
-            result.analyses[(principal.arn, action.lower())] = analyzer.analyze(
-                principal,
-                action,
-                org.levels or (),
-                scp_exempt=org.is_management,
-                org_id=org.org_id,
-            )
+    analyses = analyze_inventory(
+        result.inventory,
+        result.actions,
+        notebooks,
+        approved,
+        scp_paths={acct: view.levels for acct, view in orgs.items() if view.levels},
+        management_accounts=[acct for acct, view in orgs.items() if view.is_management],
+        org_ids={acct: view.org_id for acct, view in orgs.items() if view.org_id},
+    )
+    result.analyses = {(a.principal.arn, a.action.lower()): a for a in analyses}
     return result
 
 
