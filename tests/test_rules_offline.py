@@ -182,6 +182,16 @@ def test_no_route_table_at_all_is_error() -> None:
     assert finding(s, "notebook-subnet-no-internet-route", NOTEBOOK).status == "ERROR"
 
 
+def test_route_table_without_its_routes_is_error_not_pass() -> None:
+    """DescribeRouteTables always lists at least the local route: a table without ``Routes``
+    is data the scanner does not have, not a table with no internet route."""
+    s = compliant_snapshot()
+    del data(s, "ec2:route-table", MAIN_RTB)["Routes"]
+    f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
+    assert f.status == "ERROR"
+    assert MAIN_RTB in f.message
+
+
 # --------------------------------------------------------------- VPC endpoint presence
 
 KIND_RULES = {

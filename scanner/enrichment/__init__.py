@@ -8,7 +8,8 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
     ``in_vpc``, ``subnet_id``, ``subnet_found``, ``vpc_id``, ``route_table``
     (``{id, association: explicit|main}`` or null), ``internet_gateway_routes``,
     ``egress_only_routes`` (``eigw-``), ``nat_routes``, ``routes_to_internet`` (route lists
-    are ``[{destination, target, state}]``; null when the route table is unknown).
+    are ``[{destination, target, state}]``; null when the route table or its routes are
+    unknown).
 ``ec2:vpc``
     ``notebooks`` (names), ``hosts_notebooks``, ``in_scope`` (listed in ``scope.vpcs``),
     ``sagemaker_endpoints`` (``{notebook|api|runtime|studio: [{id, service_name, type,

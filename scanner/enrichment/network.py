@@ -78,15 +78,19 @@ def route_facts(table: dict[str, Any] | None) -> dict[str, Any]:
     """Internet-gateway, egress-only and NAT routes of a table (blackholed routes carry no
     traffic).  Only ``igw-`` routes decide the rule: an egress-only gateway and a NAT gateway
     let the notebook initiate outbound connections but admit nothing from the internet, so
-    they are evidence a reviewer should see, not a failure."""
-    if table is None:
+    they are evidence a reviewer should see, not a failure.
+
+    Every value is null when the table is unknown or its ``Routes`` were not collected:
+    DescribeRouteTables always lists at least the local route, so a table without a route
+    list is missing data, never a table with no internet route."""
+    routes = table.get("Routes") if table is not None else None
+    if not isinstance(routes, list):
         return {
             "internet_gateway_routes": None,
             "egress_only_routes": None,
             "nat_routes": None,
             "routes_to_internet": None,
         }
-    routes = table.get("Routes") or []
     live = [r for r in routes if _lower(r.get("State")) != "blackhole"]
     igw = [_route_summary(r) for r in live if str(r.get("GatewayId", "")).startswith("igw-")]
     eigw = [_route_summary(r) for r in live if _egress_only(r)]

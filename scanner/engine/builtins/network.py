@@ -49,7 +49,13 @@ def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) ->
             **evidence,
         )
     where = f"route table {table['id']} ({table['association']} association of {subnet_id})"
-    igw = e.get("internet_gateway_routes") or []
+    igw = e.get("internet_gateway_routes")
+    if igw is None:
+        return CheckResult.error(
+            f"{where} has no route list in the snapshot (DescribeRouteTables always lists the "
+            "local route), so its routes cannot be judged",
+            **evidence,
+        )
     if igw:
         routes = ", ".join(f"{r['destination']} -> {r['target']}" for r in igw)
         return CheckResult.failed(
