@@ -17,6 +17,7 @@ principal's own type, ``iam:user`` or ``iam:role``.  Inline-policy findings use 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -150,19 +151,19 @@ def _grants(principal: Principal, action: str) -> list[str]:
 
 
 def _principal_result(
-    result: EstateAnalysis, principal: Principal, actions: tuple[str, ...]
+    result: EstateAnalysis, principal: Principal, actions: tuple[str, ...], notebooks: int
 ) -> CheckResult:
+    """``notebooks``: how many notebook instances the principal's account has."""
     analyses: list[PrincipalAnalysis] = [result.analysis(principal.arn, a) for a in actions]
     paths = [p for a in analyses for p in a.paths]
     undecided = [u for a in analyses for u in a.undecided]
-    notebooks = [nb for nb in result.notebooks if nb.account_id == principal.account_id]
     evidence: dict[str, Any] = {
         "principal": principal.arn,
         "principal_type": principal.kind,
         "groups": list(principal.groups),
         "permissions_boundary": principal.boundary_arn,
         "actions": list(actions),
-        "notebooks_in_account": len(notebooks),
+        "notebooks_in_account": notebooks,
         "paths": [path_evidence(p) for p in paths],
         "scps": _org(result, principal.account_id).scp_note(),
         **_approved(result),
@@ -197,7 +198,7 @@ def _principal_result(
         why = (
             f"every grant of {', '.join(actions)} to {name} holds only through the approved "
             f"endpoints or is denied otherwise ({len(grants)} granting statement(s), "
-            f"{len(notebooks)} notebook(s))"
+            f"{notebooks} notebook(s))"
         )
         evidence["granting_statements"] = grants
     return CheckResult.passed(why, **evidence)
@@ -205,6 +206,7 @@ def _principal_result(
 
 def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iterator[Pair]:
     result = shared_analysis(ctx)
+    notebooks = Counter(nb.account_id for nb in result.notebooks)  # once, not per principal
     for principal in result.inventory.principals:
         subject = Subject(
             principal.account_id,
@@ -213,6 +215,7 @@ def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iter
             principal.arn,
             principal.arn,
         )
+        count = notebooks[principal.account_id]
         if actions is None:
             rest = result.actions[1:]
             if not rest:
@@ -224,9 +227,9 @@ def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iter
                     ),
                 )
                 continue
-            yield subject, _principal_result(result, principal, rest)
+            yield subject, _principal_result(result, principal, rest, count)
         else:
-            yield subject, _principal_result(result, principal, actions)
+            yield subject, _principal_result(result, principal, actions, count)
 
 
 def presigned_url_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
