@@ -45,7 +45,6 @@ from scanner.enrichment.endpoints import sagemaker_kind as _kind
 from scanner.enrichment.estate import Estate, EstateResource
 from scanner.enrichment.index import SnapshotIndex
 from scanner.enrichment.network import (
-    default_security_group,
     flow_logs,
     notebook_facts,
     notebooks_by_vpc,
@@ -62,6 +61,7 @@ def _vpc_facts(
     index: SnapshotIndex,
     res: Resource,
     notebooks: list[str],
+    default_group: str | None,
     config: Config,
 ) -> dict[str, Any]:
     endpoints: dict[str, list[dict[str, Any]]] = {k: [] for k in SAGEMAKER_KINDS}
@@ -75,7 +75,7 @@ def _vpc_facts(
         "in_scope": res.id in config.scope.vpcs,
         "sagemaker_endpoints": endpoints,
         "has_sagemaker_endpoints": any(endpoints.values()),
-        "default_security_group": default_security_group(index, res.account_id, res.region, res.id),
+        "default_security_group": default_group,
         "flow_logs": flow_logs(index, res.account_id, res.region, res.id),
         **private_connectivity(index, res.account_id, res.region, res.id),
     }
@@ -108,7 +108,9 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
         (r.account_id, r.region, r.id): notebook_facts(index, r.account_id, r.region, r.data)
         for r in snapshot.iter_resources("sagemaker:notebook-instance")
     }
-    hosted = notebooks_by_vpc(index, notebooks)
+    hosted = notebooks_by_vpc(notebooks)
+    # Every VPC has exactly one group named "default": the VPC's facts, its endpoints' and
+    # its groups' all read it from this one map.
     default_groups = {
         (r.account_id, r.region, r.data.get("VpcId")): r.id
         for r in snapshot.iter_resources("ec2:security-group")
@@ -120,7 +122,7 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
         if res.type == "sagemaker:notebook-instance":
             return notebooks[key]
         if res.type == "ec2:vpc":
-            return _vpc_facts(index, res, hosted.get(key, []), config)
+            return _vpc_facts(index, res, hosted.get(key, []), default_groups.get(key), config)
         if res.type == "ec2:vpc-endpoint":
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
             ep = endpoint_facts(

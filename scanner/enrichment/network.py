@@ -126,7 +126,7 @@ def notebook_facts(
 
 
 def notebooks_by_vpc(
-    index: SnapshotIndex, notebooks: dict[tuple[str, str, str], dict[str, Any]]
+    notebooks: dict[tuple[str, str, str], dict[str, Any]],
 ) -> dict[tuple[str, str, str], list[str]]:
     """(account, region, vpc) → names of the notebooks whose subnet is in that VPC."""
     out: dict[tuple[str, str, str], list[str]] = {}
@@ -135,16 +135,6 @@ def notebooks_by_vpc(
         if vpc_id:
             out.setdefault((acct, region, vpc_id), []).append(name)
     return out
-
-
-def default_security_group(
-    index: SnapshotIndex, account_id: str, region: str, vpc_id: str
-) -> str | None:
-    """The VPC's default group: every VPC has exactly one, named ``default``."""
-    for sg in index.in_scope(account_id, region, "ec2:security-group"):
-        if sg.data.get("VpcId") == vpc_id and sg.data.get("GroupName") == "default":
-            return sg.id
-    return None
 
 
 def private_connectivity(
