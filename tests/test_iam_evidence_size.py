@@ -59,6 +59,9 @@ def test_notebook_beyond_the_cap_says_how_many_more() -> None:
     assert len(evidence["paths"]) == MAX_LISTED
     assert evidence["paths_not_listed"].startswith("1 more path(s)")
     assert all(p["fix_cli"].startswith("aws iam ") for p in evidence["paths"])
+    listed = [p["principal"] for p in evidence["paths"]]
+    assert listed == sorted(listed)  # the first MAX_LISTED principals, in a stable order
+    assert listed[-1].endswith(f"open-{MAX_LISTED - 2:03d}")  # alice, open-000..098 listed
 
 
 def principal_path(notebooks: int) -> dict[str, Any]:

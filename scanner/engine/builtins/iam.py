@@ -249,7 +249,7 @@ def notebook_api_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
 def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
     """One finding per notebook: direct internet access, or any principal's public path."""
     result = shared_analysis(ctx)
-    by_notebook = result.presign_paths()
+    by_notebook = result.presign_paths()  # each list already in principal-ARN order
     # The undecided principals are found once per account, not once per notebook.
     undecided_by_account: dict[str, dict[str, list[str]]] = {}
     for res in ctx.estate.resources("sagemaker:notebook-instance"):
@@ -258,13 +258,12 @@ def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
         dia = raw if raw is not None else "Enabled"
         paths = by_notebook.get(arn, [])
         if res.account_id not in undecided_by_account:
+            analyses = [result.analysis(p.arn, PRESIGN) for p in result.principals(res.account_id)]
             undecided_by_account[res.account_id] = {
-                p.arn: result.analysis(p.arn, PRESIGN).undecided
-                for p in result.principals(res.account_id)
-                if result.analysis(p.arn, PRESIGN).undecided
+                a.principal.arn: a.undecided for a in analyses if a.undecided
             }
         undecided = undecided_by_account[res.account_id]
-        listed = sorted(paths, key=lambda p: p.principal_arn)[:MAX_LISTED]
+        listed = paths[:MAX_LISTED]
         evidence: dict[str, Any] = {
             "DirectInternetAccess": raw,
             "paths": [path_summary(p, arn) for p in listed],
@@ -289,7 +288,7 @@ def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
                 + ": the notebook reaches the internet outside the VPC"
             )
         if paths:
-            who = sorted({p.principal_arn for p in paths})
+            who = {p.principal_arn for p in paths}
             reasons.append(
                 f"{len(who)} principal(s) can open it from outside the approved endpoints: "
                 + explain(paths[0])
