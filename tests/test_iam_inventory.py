@@ -88,3 +88,40 @@ def test_inventory_and_paths_from_moto(aws: Any) -> None:
     assert open_ == {"alice": True, "bob": False, "Notebook": False}
     (path,) = next(r for r in results if r.principal.name == "alice").paths
     assert (path.grant.via, path.grant.sid) == ("group:DataScientists", "Open")
+
+
+def test_a_group_is_resolved_once_for_all_its_members() -> None:
+    """Members share their group's parsed policies; a broken group policy is one problem,
+    not one per member, and still leaves every member unresolved."""
+    snap = Snapshot(accounts=[ACCT])
+    group_arn = f"arn:aws:iam::{ACCT}:group/DataScientists"
+    snap.add(
+        ACCT,
+        "global",
+        "iam:group",
+        group_arn,
+        {
+            "GroupName": "DataScientists",
+            "Arn": group_arn,
+            "GroupPolicyList": [
+                {"PolicyName": "open", "PolicyDocument": OPEN},
+                {"PolicyName": "broken", "PolicyDocument": {"Statement": [{"Effect": "Alow"}]}},
+            ],
+            "AttachedManagedPolicies": [],
+        },
+    )
+    for name in ("alice", "bob"):
+        arn = f"arn:aws:iam::{ACCT}:user/{name}"
+        snap.add(
+            ACCT,
+            "global",
+            "iam:user",
+            arn,
+            {"UserName": name, "Arn": arn, "GroupList": ["DataScientists"]},
+        )
+    inventory = build_inventory(snap)
+    alice, bob = inventory.principals
+    assert alice.policies[0].policy is bob.policies[0].policy
+    (problem,) = inventory.problems
+    assert problem.startswith(f"{group_arn}/broken:")
+    assert alice.unresolved == bob.unresolved == (f"{group_arn}/broken",)

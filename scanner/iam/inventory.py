@@ -142,6 +142,9 @@ def build_inventory(snapshot: Snapshot, accounts: Iterable[str] | None = None) -
     groups: dict[tuple[str, str], Mapping[str, Any]] = {}
     for res in snapshot.iter_resources("iam:group"):
         groups[(res.account_id, res.data.get("GroupName", ""))] = res.data
+    # A group's policies, resolved on its first member and shared by the rest: parsed once,
+    # a broken one reported once, and one Policy object for the path analysis to index.
+    resolved: dict[tuple[str, str], tuple[list[AttachedPolicy], list[str]]] = {}
 
     for res in snapshot.iter_resources("iam:user"):
         if wanted is not None and res.account_id not in wanted:
@@ -150,13 +153,16 @@ def build_inventory(snapshot: Snapshot, accounts: Iterable[str] | None = None) -
         policies, unresolved = builder.attach(data, "UserPolicyList", "user", res.id)
         names = tuple(data.get("GroupList") or [])
         for group_name in names:
-            group = groups.get((res.account_id, group_name))
+            key = (res.account_id, group_name)
+            group = groups.get(key)
             if group is None:
                 unresolved.append(f"group {group_name}")
                 continue
-            more, missing = builder.attach(
-                group, "GroupPolicyList", f"group:{group_name}", group.get("Arn", group_name)
-            )
+            if key not in resolved:
+                resolved[key] = builder.attach(
+                    group, "GroupPolicyList", f"group:{group_name}", group.get("Arn", group_name)
+                )
+            more, missing = resolved[key]
             policies += more
             unresolved += missing
         inv.principals.append(
