@@ -27,7 +27,7 @@ from typing import Any
 
 from scanner.enrichment.endpoints import sagemaker_kind
 from scanner.errors import InputError
-from scanner.iam.inventory import AttachedPolicy, Inventory, Principal, build_inventory
+from scanner.iam.inventory import AttachedPolicy, Inventory, Principal, build_inventory, tags_of
 from scanner.iam.paths import (
     Approved,
     Notebook,
@@ -190,7 +190,7 @@ def notebooks_of(snapshot: Snapshot) -> list[Notebook]:
             Notebook(
                 notebook_arn(res.account_id, res.region, res.id, res.arn, res.data),
                 res.account_id,
-                _tags(res.data),
+                tags_of(res.data),
             )
         )
     return out
@@ -205,10 +205,6 @@ def notebook_arn(
         or data.get("NotebookInstanceArn")
         or f"arn:aws:sagemaker:{region}:{account_id}:notebook-instance/{name.lower()}"
     )
-
-
-def _tags(data: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in data.get("Tags") or [] if "Key" in t}
 
 
 # -- organizations ---------------------------------------------------------------------

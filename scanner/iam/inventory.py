@@ -86,7 +86,8 @@ def default_version_document(data: Mapping[str, Any]) -> Any | None:
     return None
 
 
-def _tags(data: Mapping[str, Any]) -> dict[str, str]:
+def tags_of(data: Mapping[str, Any]) -> dict[str, str]:
+    """AWS's ``Tags`` list (``[{Key, Value}]``, as IAM and SageMaker return it) as a dict."""
     return {t["Key"]: t.get("Value", "") for t in data.get("Tags") or [] if "Key" in t}
 
 
@@ -206,7 +207,7 @@ def _principal(
         kind=kind,
         name=data.get("UserName") or data.get("RoleName") or arn.rsplit("/", 1)[-1],
         unique_id=data.get("UserId") or data.get("RoleId"),
-        tags=_tags(data),
+        tags=tags_of(data),
         policies=tuple(policies),
         boundary=boundary,
         boundary_arn=boundary_arn,
