@@ -102,6 +102,16 @@ class _RuleRun:
     def __init__(self, rule: Rule, ctx: CheckContext) -> None:
         self.rule = rule
         self.ctx = ctx
+        self._scope_outcomes: dict[tuple[str, str], list[CollectorOutcome]] = {}
+
+    def outcomes(self, account_id: str, region: str) -> list[CollectorOutcome]:
+        """The rule's collector outcomes in one scope, looked up once per scope: every
+        subject there shares them, and each finding reads them twice (dependency check and
+        the ``collection`` evidence)."""
+        key = (account_id, region)
+        if key not in self._scope_outcomes:
+            self._scope_outcomes[key] = _outcomes(self.ctx.snapshot, self.rule, *key)
+        return self._scope_outcomes[key]
 
     def finding(self, subject: Subject, result: CheckResult) -> Finding:
         values = {
@@ -112,7 +122,7 @@ class _RuleRun:
         evidence = dict(result.evidence)
         degraded = [
             _describe(o)
-            for o in _outcomes(self.ctx.snapshot, self.rule, subject.account_id, subject.region)
+            for o in self.outcomes(subject.account_id, subject.region)
             if o.status in (OutcomeStatus.DISABLED, OutcomeStatus.NOT_COLLECTED)
         ]
         if degraded:
@@ -157,7 +167,7 @@ class _RuleRun:
     def dependency_error(self, subject: Subject) -> CheckResult | None:
         failed = [
             o
-            for o in _outcomes(self.ctx.snapshot, self.rule, subject.account_id, subject.region)
+            for o in self.outcomes(subject.account_id, subject.region)
             if o.status is OutcomeStatus.ERROR
         ]
         if not failed:
