@@ -228,7 +228,7 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
     policies: dict[str, dict[str, Any]] = {}
     for res in snapshot.iter_resources("organizations:policy"):
         policies.setdefault(res.id, res.data)
-    accounts = sorted(set(snapshot.accounts) | {r.account_id for r in snapshot.iter_resources()})
+    accounts = sorted({*snapshot.accounts, *snapshot.resources})  # keys, not every record
     out: dict[str, OrgView] = {}
     for acct in accounts:
         status = _org_status(snapshot, acct)
