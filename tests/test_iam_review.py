@@ -220,3 +220,18 @@ def test_date_spelled_as_the_evaluator_reads_it_is_a_candidate() -> None:
     for spelled in ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00z"):
         cond = {"DateGreaterThan": {"aws:CurrentTime": spelled}}
         assert analyse(snapshot(doc(stmt(cond=cond)))).has_path, spelled
+
+
+def test_scps_attached_but_unreadable_are_an_error_not_scps_off() -> None:
+    """The path's only SCPs are attached but cannot be parsed: that is unreadable data (ERROR,
+    problems named), not "SCPs are not enabled", which would FAIL the account as if read."""
+    snap = base(doc(statement()))
+    add_org(snap, [("Broken", '{"Statement": [', [ORG_ROOT, ORG_OU, ACCOUNT])])
+    data(snap, "organizations:policy", "p-full", "global")["Targets"] = []
+    f = results(snap)
+    assert one(f, "org-scp-enforces-vpc-endpoint", ACCOUNT).status is Status.ERROR
+    principal = one(f, "iam-presigned-url-requires-vpc-endpoint", USER)
+    assert principal.status is Status.FAIL
+    assert "could not be parsed" in principal.evidence["scps"]
+    assert "SCPs are not enabled" not in principal.evidence["scps"]
+    assert "no SCP attached" not in principal.evidence["scps"]

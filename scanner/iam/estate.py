@@ -272,15 +272,16 @@ def _with_levels(view: OrgView, snapshot: Snapshot, policies: dict[str, dict[str
             here_names.append(str(data.get("Name") or pid))
         levels.append(tuple(here))
         names.append(tuple(here_names))
-    if not any(levels):
+    if not any(names):
         # AWS detaches every SCP when the policy type is disabled, and then none applies;
         # read as "no level allows", the empty path would deny everything (and hide paths).
+        # (Attached but unparseable SCPs are not this: they are problems, reported below.)
         return replace(
             view,
             levels=(),
             problems=("no SCP is attached on the account's path: SCPs are not enabled",),
         )
-    empty = [lid for lid, here in zip(level_ids, levels, strict=True) if not here]
+    empty = [lid for lid, attached in zip(level_ids, names, strict=True) if not attached]
     if empty:
         # Every root, OU and account carries at least one SCP while SCPs are enabled, so an
         # empty level means the snapshot is incomplete, not that the level denies.
