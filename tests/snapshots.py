@@ -318,6 +318,56 @@ def add_iam_and_organization(s: Snapshot) -> None:
         )
 
 
+# Fixture pieces the DNS and route tests add to the compliant snapshot, one thing at a time.
+API_HOST = f"api.sagemaker.{REGION}.amazonaws.com"
+
+
+def endpoint_dns(s: Snapshot, vid: str = EP_API) -> str:
+    """The endpoint's own DNS name: what a private zone record must point at."""
+    return str(data(s, "ec2:vpc-endpoint", vid)["DnsEntries"][0]["DnsName"])
+
+
+def alias(name: str, target: str) -> dict[str, Any]:
+    """An alias A record from ``name`` to ``target``."""
+    return {"Name": name, "Type": "A", "AliasTarget": {"DNSName": target, "HostedZoneId": "Z1"}}
+
+
+def private_zone(
+    s: Snapshot, zone_id: str, name: str, *records: dict[str, Any], vpc: str = VPC
+) -> None:
+    """A private hosted zone ``name`` associated with ``vpc``, holding ``records``."""
+    s.add(
+        ACCOUNT,
+        "global",
+        "route53:hosted-zone",
+        zone_id,
+        {
+            "Id": f"/hostedzone/{zone_id}",
+            "Name": name,
+            "Config": {"PrivateZone": True},
+            "VPCs": [{"VPCRegion": REGION, "VPCId": vpc}],
+            "ResourceRecordSets": list(records),
+        },
+    )
+
+
+def explicit_route_table(s: Snapshot, table_id: str, *routes: dict[str, Any]) -> None:
+    """A route table explicitly associated with the notebook's subnet (so it, not the VPC's
+    main table, is the one the subnet uses), with ``routes``."""
+    s.add(
+        ACCOUNT,
+        REGION,
+        "ec2:route-table",
+        table_id,
+        {
+            "RouteTableId": table_id,
+            "VpcId": VPC,
+            "Associations": [{"Main": False, "SubnetId": SUBNET}],
+            "Routes": list(routes),
+        },
+    )
+
+
 def data(snapshot: Snapshot, rtype: str, rid: str, region: str = REGION) -> dict[str, Any]:
     """The mutable ``data`` of one resource (tests edit exactly one field)."""
     value: dict[str, Any] = snapshot.resources[ACCOUNT][region][rtype][rid]["data"]

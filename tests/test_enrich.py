@@ -10,6 +10,7 @@ from scanner.enrich import enrich
 from scanner.snapshot import Snapshot
 from tests.snapshots import (
     ACCOUNT,
+    API_HOST,
     EP_API,
     EP_NOTEBOOK,
     MAIN_RTB,
@@ -20,8 +21,12 @@ from tests.snapshots import (
     SUBNET,
     TRAIL,
     VPC,
+    alias,
     compliant_snapshot,
     data,
+    endpoint_dns,
+    explicit_route_table,
+    private_zone,
 )
 
 
@@ -51,19 +56,10 @@ def test_notebook_uses_main_table_without_explicit_association() -> None:
 
 def test_explicit_association_wins_over_main_table() -> None:
     s = compliant_snapshot()
-    s.add(
-        ACCOUNT,
-        REGION,
-        "ec2:route-table",
+    explicit_route_table(
+        s,
         "rtb-explicit",
-        {
-            "RouteTableId": "rtb-explicit",
-            "VpcId": VPC,
-            "Associations": [{"Main": False, "SubnetId": SUBNET}],
-            "Routes": [
-                {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"}
-            ],
-        },
+        {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"},
     )
     e = _enriched(s, "sagemaker:notebook-instance", NOTEBOOK)
     assert e["route_table"] == {"id": "rtb-explicit", "association": "explicit"}
@@ -144,28 +140,12 @@ def test_endpoint_groups_resolved_and_dns_attributes_copied() -> None:
 
 def test_endpoint_dns_via_hosted_zone_alias() -> None:
     s = compliant_snapshot()
-    dns = data(s, "ec2:vpc-endpoint", EP_API)["DnsEntries"][0]["DnsName"]
-    s.add(
-        ACCOUNT,
-        "global",
-        "route53:hosted-zone",
+    private_zone(
+        s,
         "Z9",
-        {
-            "Name": f"api.sagemaker.{REGION}.amazonaws.com.",
-            "VPCs": [{"VPCRegion": REGION, "VPCId": VPC}],
-            "ResourceRecordSets": [
-                {
-                    "Name": f"api.sagemaker.{REGION}.amazonaws.com.",
-                    "Type": "A",
-                    "AliasTarget": {"DNSName": f"DualStack.{dns.upper()}.", "HostedZoneId": "Z1"},
-                },
-                {
-                    "Name": f"api.sagemaker.{REGION}.amazonaws.com.",
-                    "Type": "NS",
-                    "ResourceRecords": [{"Value": "ns.example."}],
-                },
-            ],
-        },
+        f"{API_HOST}.",
+        alias(f"{API_HOST}.", f"DualStack.{endpoint_dns(s).upper()}."),
+        {"Name": f"{API_HOST}.", "Type": "NS", "ResourceRecords": [{"Value": "ns.example."}]},
     )
     e = _enriched(s, "ec2:vpc-endpoint", EP_API)
     assert [(r["zone_id"], r["type"]) for r in e["hosted_zone_records"]] == [("Z9", "A")]

@@ -26,6 +26,7 @@ from tests.collectkit import collect_only, outcome
 from tests.faultproxy import EC2_API_VERSION, FaultProxy
 from tests.snapshots import (
     ACCOUNT,
+    API_HOST,
     EP_API,
     EP_NOTEBOOK,
     MAIN_RTB,
@@ -33,9 +34,12 @@ from tests.snapshots import (
     REGION,
     VGW,
     VPC,
+    alias,
     compliant_snapshot,
     data,
+    endpoint_dns,
     finding,
+    private_zone,
     scan,
     set_outcome,
     shipped_ruleset,
@@ -257,23 +261,9 @@ def test_scope_vpcs_flag_on_a_user_vpc_rule_reports_missing_vpcs(tmp_path: Path)
 
 def _private_zone(s: Snapshot, zone_id: str, zone: str, record: str) -> None:
     """A private zone associated with the VPC, aliasing ``record`` to the API endpoint."""
-    dns = data(s, EP, EP_API)["DnsEntries"][0]["DnsName"]
-    s.add(
-        ACCOUNT,
-        "global",
-        "route53:hosted-zone",
-        zone_id,
-        {
-            "Id": f"/hostedzone/{zone_id}",
-            "Name": zone,
-            "Config": {"PrivateZone": True},
-            "VPCs": [{"VPCId": VPC, "VPCRegion": REGION}],
-            "ResourceRecordSets": [{"Name": record, "Type": "A", "AliasTarget": {"DNSName": dns}}],
-        },
-    )
+    private_zone(s, zone_id, zone, alias(record, endpoint_dns(s)))
 
 
-API_HOST = f"api.sagemaker.{REGION}.amazonaws.com"
 RULE = "route53resolver:rule"
 ASSOC = "route53resolver:rule-association"
 DNS_RULE = "endpoint-private-dns-resolves"

@@ -14,49 +14,30 @@ import pytest
 from scanner.snapshot import Snapshot
 from tests.snapshots import (
     ACCOUNT,
+    API_HOST,
     EP_API,
     REGION,
     VGW,
     VPC,
+    alias,
     compliant_snapshot,
     data,
+    endpoint_dns,
     finding,
+    private_zone,
 )
 
 EP = "ec2:vpc-endpoint"
-API_HOST = f"api.sagemaker.{REGION}.amazonaws.com"
 RULE = "endpoint-private-dns-resolves"
-
-
-def _zone(s: Snapshot, zid: str, name: str, *records: dict[str, Any]) -> None:
-    s.add(
-        ACCOUNT,
-        "global",
-        "route53:hosted-zone",
-        zid,
-        {
-            "Id": f"/hostedzone/{zid}",
-            "Name": name,
-            "Config": {"PrivateZone": True},
-            "VPCs": [{"VPCRegion": REGION, "VPCId": VPC}],
-            "ResourceRecordSets": list(records),
-        },
-    )
-
-
-def _alias(name: str, target: str) -> dict[str, Any]:
-    return {"Name": name, "Type": "A", "AliasTarget": {"DNSName": target, "HostedZoneId": "Z1"}}
-
-
-def _api_dns(s: Snapshot) -> str:
-    return str(data(s, EP, EP_API)["DnsEntries"][0]["DnsName"])
 
 
 def _zone_path_only() -> Snapshot:
     """Private DNS off; a private zone for the API hostname aliases it to the endpoint."""
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", _alias(f"{API_HOST}.", _api_dns(s)))
+    private_zone(
+        s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", alias(f"{API_HOST}.", endpoint_dns(s))
+    )
     return s
 
 
@@ -87,16 +68,16 @@ def test_exact_record_elsewhere_beats_a_wildcard_to_the_endpoint() -> None:
     """DNS answers a name from its own record; a wildcard only covers names with none."""
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    wildcard = _alias(f"*.sagemaker.{REGION}.amazonaws.com.", _api_dns(s))
-    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", wildcard)
+    wildcard = alias(f"*.sagemaker.{REGION}.amazonaws.com.", endpoint_dns(s))
+    private_zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", wildcard)
     assert finding(s, RULE, EP_API).status == "PASS"
 
-    _zone(
+    private_zone(
         s,
         "ZSM",
         f"sagemaker.{REGION}.amazonaws.com.",
         wildcard,
-        _alias(f"{API_HOST}.", "public-proxy.example.com."),
+        alias(f"{API_HOST}.", "public-proxy.example.com."),
     )
     assert finding(s, RULE, EP_API).status == "FAIL"
 
@@ -106,7 +87,7 @@ def test_more_specific_private_zone_without_the_record_shadows_the_parent_zone()
     private zone; with no matching record there it returns NXDOMAIN, it does not fall back
     to the parent zone."""
     s = _zone_path_only()
-    _zone(s, "ZAPI", f"{API_HOST}.", {"Name": f"{API_HOST}.", "Type": "TXT"})
+    private_zone(s, "ZAPI", f"{API_HOST}.", {"Name": f"{API_HOST}.", "Type": "TXT"})
     f = finding(s, RULE, EP_API)
     assert f.status == "FAIL"
 
@@ -114,8 +95,8 @@ def test_more_specific_private_zone_without_the_record_shadows_the_parent_zone()
 def test_more_specific_zone_holding_the_record_passes() -> None:
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.")
-    _zone(s, "ZAPI", f"{API_HOST}.", _alias(f"{API_HOST}.", _api_dns(s)))
+    private_zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.")
+    private_zone(s, "ZAPI", f"{API_HOST}.", alias(f"{API_HOST}.", endpoint_dns(s)))
     f = finding(s, RULE, EP_API)
     assert f.status == "PASS"
     assert [r["zone_id"] for r in f.evidence["hosted_zone_records"]] == ["ZAPI"]
@@ -153,15 +134,15 @@ def test_unrelated_direct_connect_gateway_is_not_a_private_way_in() -> None:
 def test_weighted_sibling_pointing_elsewhere_is_not_private() -> None:
     """Two weighted records for the hostname: some clients get the public proxy."""
     s = _zone_path_only()
-    to_endpoint = {**_alias(f"{API_HOST}.", _api_dns(s)), "SetIdentifier": "a", "Weight": 50}
+    to_endpoint = {**alias(f"{API_HOST}.", endpoint_dns(s)), "SetIdentifier": "a", "Weight": 50}
     elsewhere = {
-        **_alias(f"{API_HOST}.", "public-proxy.example.com."),
+        **alias(f"{API_HOST}.", "public-proxy.example.com."),
         "SetIdentifier": "b",
         "Weight": 50,
     }
-    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint)
+    private_zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint)
     assert finding(s, RULE, EP_API).status == "PASS"
-    _zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint, elsewhere)
+    private_zone(s, "ZSM", f"sagemaker.{REGION}.amazonaws.com.", to_endpoint, elsewhere)
     assert finding(s, RULE, EP_API).status == "FAIL"
 
 

@@ -16,6 +16,7 @@ from scanner.config import Config
 from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 from tests.snapshots import (
     ACCOUNT,
+    API_HOST,
     EP_API,
     EP_NOTEBOOK,
     MAIN_RTB,
@@ -23,13 +24,16 @@ from tests.snapshots import (
     REGION,
     SG_DEFAULT,
     SG_ENDPOINT,
-    SUBNET,
     TRAIL,
     VGW,
     VPC,
+    alias,
     compliant_snapshot,
     data,
+    endpoint_dns,
+    explicit_route_table,
     finding,
+    private_zone,
     scan,
     set_outcome,
     shipped_ruleset,
@@ -141,19 +145,10 @@ def test_blackholed_internet_route_carries_no_traffic() -> None:
 def test_explicit_association_overrides_main_table_with_internet_route() -> None:
     s = compliant_snapshot()
     _igw_route(s)
-    s.add(
-        ACCOUNT,
-        REGION,
-        "ec2:route-table",
+    explicit_route_table(
+        s,
         "rtb-private",
-        {
-            "RouteTableId": "rtb-private",
-            "VpcId": VPC,
-            "Associations": [{"Main": False, "SubnetId": SUBNET}],
-            "Routes": [
-                {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-0a1", "State": "active"}
-            ],
-        },
+        {"DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": "nat-0a1", "State": "active"},
     )
     f = finding(s, "notebook-subnet-no-internet-route", NOTEBOOK)
     assert f.status == "PASS"
@@ -297,32 +292,13 @@ def test_private_dns_needs_flag_and_both_vpc_attributes(
 
 
 def _zone(s: Snapshot, record: dict[str, Any], vpc: str = VPC) -> None:
-    s.add(
-        ACCOUNT,
-        "global",
-        "route53:hosted-zone",
-        "Z123",
-        {
-            "Id": "/hostedzone/Z123",
-            "Name": "sagemaker.us-west-2.amazonaws.com.",
-            "Config": {"PrivateZone": True},
-            "VPCs": [{"VPCRegion": REGION, "VPCId": vpc}],
-            "ResourceRecordSets": [record],
-        },
-    )
-
-
-def _alias(name: str, target: str) -> dict[str, Any]:
-    return {"Name": name, "Type": "A", "AliasTarget": {"DNSName": target, "HostedZoneId": "Z1"}}
-
-
-API_DNS = f"vpce-api-abc.com.amazonaws.{REGION}.sagemaker.api.vpce.amazonaws.com"
+    private_zone(s, "Z123", f"sagemaker.{REGION}.amazonaws.com.", record, vpc=vpc)
 
 
 def test_private_hosted_zone_alias_to_endpoint_passes_without_private_dns() -> None:
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    _zone(s, _alias(f"api.sagemaker.{REGION}.amazonaws.com.", API_DNS + "."))
+    _zone(s, alias(f"{API_HOST}.", endpoint_dns(s) + "."))
     f = finding(s, "endpoint-private-dns-resolves", EP_API)
     assert f.status == "PASS"
     assert f.evidence["hosted_zone_records"][0]["zone_id"] == "Z123"
@@ -331,30 +307,30 @@ def test_private_hosted_zone_alias_to_endpoint_passes_without_private_dns() -> N
 def test_hosted_zone_pointing_elsewhere_or_other_vpc_does_not_count() -> None:
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    _zone(s, _alias(f"api.sagemaker.{REGION}.amazonaws.com.", "vpce-other.example.com."))
+    _zone(s, alias(f"{API_HOST}.", "vpce-other.example.com."))
     assert finding(s, "endpoint-private-dns-resolves", EP_API).status == "FAIL"
 
     s = compliant_snapshot()
     data(s, EP, EP_API)["PrivateDnsEnabled"] = False
-    _zone(s, _alias(f"api.sagemaker.{REGION}.amazonaws.com.", API_DNS), vpc="vpc-else")
+    _zone(s, alias(f"{API_HOST}.", endpoint_dns(s)), vpc="vpc-else")
     assert finding(s, "endpoint-private-dns-resolves", EP_API).status == "FAIL"
 
 
 def test_notebook_wildcard_record_with_escaped_star_and_cname() -> None:
     s = compliant_snapshot()
     data(s, EP, EP_NOTEBOOK)["PrivateDnsEnabled"] = False
-    nb_dns = data(s, EP, EP_NOTEBOOK)["DnsEntries"][0]["DnsName"]
-    _zone(
+    # A record must lie inside its zone (Route 53 rejects any other name), and only a zone
+    # containing the hostname is consulted for it: the zone is named after the notebook domain.
+    private_zone(
         s,
+        "Z123",
+        f"notebook.{REGION}.sagemaker.aws.",
         {
             "Name": f"\\052.notebook.{REGION}.sagemaker.aws.",
             "Type": "CNAME",
-            "ResourceRecords": [{"Value": nb_dns}],
+            "ResourceRecords": [{"Value": endpoint_dns(s, EP_NOTEBOOK)}],
         },
     )
-    # A record must lie inside its zone (Route 53 rejects any other name), and only a zone
-    # containing the hostname is consulted for it: name the zone after the notebook domain.
-    data(s, "route53:hosted-zone", "Z123", "global")["Name"] = f"notebook.{REGION}.sagemaker.aws."
     assert finding(s, "endpoint-private-dns-resolves", EP_NOTEBOOK).status == "PASS"
 
 
