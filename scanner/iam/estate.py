@@ -223,11 +223,40 @@ def _org_status(snapshot: Snapshot, account_id: str) -> str:
     return "not_collected"
 
 
+@dataclass(frozen=True)
+class _Scp:
+    """One SCP, parsed once for every account whose path it is attached on."""
+
+    name: str
+    policy: Policy | None
+    problem: str | None = None
+
+
+def _scps_by_target(snapshot: Snapshot) -> dict[str, list[_Scp]]:
+    """Every SCP of the snapshot (each parsed once), under each root, OU or account it
+    targets, in policy-id order."""
+    documents: dict[str, dict[str, Any]] = {}
+    for res in snapshot.iter_resources("organizations:policy"):
+        documents.setdefault(res.id, res.data)
+    out: dict[str, list[_Scp]] = {}
+    for pid, data in sorted(documents.items()):
+        name = str(data.get("Name") or pid)
+        label = f"SCP {name} ({pid})"
+        try:
+            scp = _Scp(name, parse_policy_any(data.get("Content"), label=label))
+        except InputError as exc:
+            scp = _Scp(name, None, f"{label} could not be parsed: {exc}")
+        targets = dict.fromkeys(
+            str(t["TargetId"]) for t in data.get("Targets") or [] if "TargetId" in t
+        )
+        for target in targets:
+            out.setdefault(target, []).append(scp)
+    return out
+
+
 def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
     """One :class:`OrgView` per scanned account."""
-    policies: dict[str, dict[str, Any]] = {}
-    for res in snapshot.iter_resources("organizations:policy"):
-        policies.setdefault(res.id, res.data)
+    scps = _scps_by_target(snapshot)
     accounts = sorted({*snapshot.accounts, *snapshot.resources})  # keys, not every record
     out: dict[str, OrgView] = {}
     for acct in accounts:
@@ -243,11 +272,11 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
         base = OrgView(
             acct, "collected", org_id=org.get("Id"), management_account=org.get("MasterAccountId")
         )
-        out[acct] = _with_levels(base, snapshot, policies)
+        out[acct] = _with_levels(base, snapshot, scps)
     return out
 
 
-def _with_levels(view: OrgView, snapshot: Snapshot, policies: dict[str, dict[str, Any]]) -> OrgView:
+def _with_levels(view: OrgView, snapshot: Snapshot, scps: dict[str, list[_Scp]]) -> OrgView:
     records = [
         r for r in snapshot.iter_resources("organizations:account", account_id=view.account_id)
     ]
@@ -259,19 +288,10 @@ def _with_levels(view: OrgView, snapshot: Snapshot, policies: dict[str, dict[str
     names: list[tuple[str, ...]] = []
     problems: list[str] = []
     for lid in level_ids:
-        here: list[Policy] = []
-        here_names: list[str] = []
-        for pid, data in sorted(policies.items()):
-            if not any(t.get("TargetId") == lid for t in data.get("Targets") or []):
-                continue
-            label = f"SCP {data.get('Name') or pid} ({pid})"
-            try:
-                here.append(parse_policy_any(data.get("Content"), label=label))
-            except InputError as exc:
-                problems.append(f"{label} could not be parsed: {exc}")
-            here_names.append(str(data.get("Name") or pid))
-        levels.append(tuple(here))
-        names.append(tuple(here_names))
+        here = scps.get(lid, [])
+        levels.append(tuple(scp.policy for scp in here if scp.policy is not None))
+        names.append(tuple(scp.name for scp in here))
+        problems += [scp.problem for scp in here if scp.problem]
     if not any(names):
         # AWS detaches every SCP when the policy type is disabled, and then none applies;
         # read as "no level allows", the empty path would deny everything (and hide paths).
