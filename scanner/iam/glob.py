@@ -45,10 +45,6 @@ class Glob:
         """True when the pattern contains neither ``*`` nor ``?``."""
         return not self.has_star and all(isinstance(p, str) for p in self.segments[0])
 
-    def literal(self) -> str:
-        """The text of a literal pattern (only meaningful when :attr:`is_literal`)."""
-        return "".join(p for p in self.segments[0] if isinstance(p, str))
-
     def matches(self, text: str) -> bool:
         """True when ``text`` matches the whole pattern."""
         if self.ignore_case:

@@ -19,7 +19,7 @@ the error carries the line and column of the offending element.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -335,8 +335,3 @@ def parse_policy_any(doc: Any, *, label: str = "", source: str | None = None) ->
     if isinstance(doc, str):
         return parse_policy_text(doc, label=label, source=source)
     return parse_policy(doc, label=label, source=source)
-
-
-def statements_of(policies: Sequence[Policy]) -> list[tuple[int, Policy, Statement]]:
-    """Flatten (policy index, policy, statement) for code that walks every statement."""
-    return [(i, p, s) for i, p in enumerate(policies) for s in p.statements]
