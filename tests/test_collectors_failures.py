@@ -19,7 +19,7 @@ from scanner.demo.server import free_port
 from scanner.errors import InputError
 from scanner.snapshot import OutcomeStatus
 from tests.collectkit import REGION, collect_only, make_config, outcome, resources
-from tests.faultproxy import ACCESS_DENIED, THROTTLING, Fault, FaultProxy
+from tests.faultproxy import ACCESS_DENIED, EC2_API_VERSION, THROTTLING, Fault, FaultProxy
 
 MAX_ATTEMPTS = 2  # collectkit's retries.max_attempts
 ROLE = "arn:aws:iam::123456789012:role/r"
@@ -172,3 +172,41 @@ def test_regions_default_to_all_enabled_regions(aws: Any) -> None:
     snap = collect(make_config("vpc", regions=[]))
     assert snap.regions == enabled
     assert {o.region for o in snap.collectors if o.collector == "vpc"} == set(enabled)
+
+
+JSON = "application/x-amz-json-1.1"
+VPC_ATTRIBUTE_WITHOUT_VALUE = (
+    f'<DescribeVpcAttributeResponse xmlns="http://ec2.amazonaws.com/doc/{EC2_API_VERSION}/">'
+    "<requestId>r</requestId><vpcId>vpc-1</vpcId></DescribeVpcAttributeResponse>"
+)
+
+
+@pytest.mark.parametrize(
+    ("collector", "operation", "body", "content_type"),
+    [
+        # A list answer without its list: not "no notebooks".
+        ("notebook-instance", "ListNotebookInstances", "{}", JSON),
+        # A paginated detail without its list: not "no tags".
+        ("notebook-instance", "ListTags", "{}", JSON),
+        # A keyed detail without its field: not "attribute unknown, VPC kept".
+        ("vpc", "DescribeVpcAttribute", VPC_ATTRIBUTE_WITHOUT_VALUE, "text/xml"),
+    ],
+)
+def test_answer_missing_the_field_a_spec_reads_is_an_error(
+    proxy: FaultProxy,
+    aws: Any,
+    collector: str,
+    operation: str,
+    body: str,
+    content_type: str,
+) -> None:
+    """A well-formed 200 that lacks what the spec reads is MalformedResponse, never an empty
+    (complete-looking) listing: absent notebooks would yield no findings at all."""
+    seed_endpoint_and_notebook(aws)
+    proxy.answer(operation, body, content_type)
+    snap = collect_only(collector, endpoint_url=proxy.url)
+    failed = outcome(snap, collector)
+    assert failed.status is OutcomeStatus.ERROR
+    assert (failed.error_code, failed.operation) == ("MalformedResponse", operation)
+    assert snap.resources == {}
+    assert proxy.counts[operation] >= 1

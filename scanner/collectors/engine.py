@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import jmespath
@@ -58,6 +59,22 @@ def _search(expression: str, data: Any, what: str) -> Any:
         raise MalformedResponse(f"{what}: jmespath {expression!r} failed: {exc}") from exc
 
 
+def _malformed(operation: str, problem: str) -> _OperationFailed:
+    return _OperationFailed(operation, MalformedResponse(problem))
+
+
+def _required(expression: str, answer: Any, operation: str) -> Any:
+    """What ``expression`` finds in ``answer``; absent is a malformed answer, not "none".
+
+    jmespath gives ``None`` only when the field is missing (an empty list stays ``[]``), and
+    reading a missing list as empty would store a listing that only looks complete.
+    """
+    found = _search(expression, answer, operation)
+    if found is None:
+        raise _malformed(operation, f"answer has no {expression}")
+    return found
+
+
 def _run_detail(caller: _Caller, detail: Detail, item: Item, scope: Scope) -> Item:
     if detail.when is not None and not detail.when(item, scope):
         return item
@@ -65,26 +82,28 @@ def _run_detail(caller: _Caller, detail: Detail, item: Item, scope: Scope) -> It
     for name, expression in detail.params.items():
         value = _search(expression, item, detail.operation)
         if value is None:
-            raise _OperationFailed(
-                detail.operation,
-                MalformedResponse(f"item has no {expression} to pass as {name}"),
-            )
+            raise _malformed(detail.operation, f"item has no {expression} to pass as {name}")
         params[name] = value
+    result: Any
     if detail.paginate:
-        result: Any = []
+        result = []
         for page in caller.pages(detail.operation, params):
-            part = page if detail.result is None else _search(detail.result, page, detail.operation)
-            result.extend(part or [])
+            part = (
+                page if detail.result is None else _required(detail.result, page, detail.operation)
+            )
+            if not isinstance(part, list):
+                raise _malformed(detail.operation, f"{detail.result} is not a list")
+            result.extend(part)
     else:
         response = caller.call(detail.operation, params)
         result = (
             response
             if detail.result is None
-            else _search(detail.result, response, detail.operation)
+            else _required(detail.result, response, detail.operation)
         )
     if detail.key is None:
         if not isinstance(result, dict):
-            raise _OperationFailed(detail.operation, MalformedResponse("detail is not an object"))
+            raise _malformed(detail.operation, "detail is not an object")
         return dict(result)
     return {**item, detail.key: result}
 
@@ -106,16 +125,16 @@ def _build_record(output: Output, raw: Item, scope: Scope) -> Record:
 
 
 def _collect_output(
-    caller: _Caller, output: Output, page_list: list[Item], scope: Scope
+    caller: _Caller, operation: str, output: Output, page_list: list[Item], scope: Scope
 ) -> list[Record]:
     records: list[Record] = []
     for page in page_list:
-        items = _search(output.items, page, output.type) or []
+        items = _required(output.items, page, operation)
         if not isinstance(items, list):
-            raise MalformedResponse(f"{output.type}: {output.items!r} is not a list")
+            raise _malformed(operation, f"{output.type}: {output.items!r} is not a list")
         for item in items:
             if not isinstance(item, dict):
-                raise MalformedResponse(f"{output.type}: an item is not an object")
+                raise _malformed(operation, f"{output.type}: an item is not an object")
             record = _build_record(output, item, scope)
             data = item
             for detail in output.details:
@@ -123,7 +142,7 @@ def _collect_output(
             data = jsonable(data)
             if output.transform is not None:
                 data = output.transform(data)
-            records.append(Record(record.type, record.id, record.arn, data))
+            records.append(replace(record, data=data))
     return records
 
 
@@ -134,7 +153,7 @@ def collect_records(spec: CollectorSpec, client: Any, scope: Scope) -> list[Reco
     for source in spec.sources:
         page_list = caller.pages(source.operation, source.params)
         for output in source.outputs:
-            records += _collect_output(caller, output, page_list, scope)
+            records += _collect_output(caller, source.operation, output, page_list, scope)
     if spec.extra is not None:
         records += spec.extra(caller.call, caller.pages, scope, records)
     return records
