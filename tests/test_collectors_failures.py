@@ -210,3 +210,22 @@ def test_answer_missing_the_field_a_spec_reads_is_an_error(
     assert (failed.error_code, failed.operation) == ("MalformedResponse", operation)
     assert snap.resources == {}
     assert proxy.counts[operation] >= 1
+
+
+@pytest.mark.parametrize("region_info", ["<regionInfo/>", ""])
+def test_region_discovery_answer_without_regions_is_a_preflight_failure(
+    proxy: FaultProxy, region_info: str
+) -> None:
+    """No region listed (an empty or missing list) is not "scan the default region only":
+    the other regions would go unscanned while the report looked complete."""
+    proxy.answer(
+        "DescribeRegions",
+        f'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/{EC2_API_VERSION}/">'
+        f"<requestId>r</requestId>{region_info}</DescribeRegionsResponse>",
+    )
+    snap = collect_only("vpc", endpoint_url=proxy.url, regions=[])
+    assert proxy.counts["DescribeRegions"] == 1
+    assert {(o.status, o.error_code, o.operation) for o in snap.collectors} == {
+        (OutcomeStatus.ERROR, "MalformedResponse", "DescribeRegions")
+    }
+    assert proxy.counts["DescribeVpcs"] == 0 and snap.resources == {}

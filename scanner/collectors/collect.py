@@ -65,17 +65,24 @@ def _identity(factory: ClientFactory) -> tuple[str, str]:
 
 
 def _enabled_regions(factory: ClientFactory) -> list[str]:
-    """Regions enabled for the account; a malformed answer is a preflight failure."""
+    """Regions enabled for the account; a malformed answer is a preflight failure.
+
+    An account always has enabled regions, so an answer listing none is malformed too:
+    falling back to one region would leave the others unscanned behind a complete report.
+    """
     try:
         client = factory.client("ec2", factory.default_region)
         answer = pages(client, "DescribeRegions", {"AllRegions": False})
-        return sorted(
+        regions = sorted(
             {
                 _text(r.get("RegionName") if isinstance(r, dict) else None, "RegionName")
                 for page in answer
                 for r in page.get("Regions") or []
             }
         )
+        if not regions:
+            raise MalformedResponse("answer lists no Regions")
+        return regions
     except Exception as exc:  # recorded on every collector by the caller
         raise _PreflightFailed("DescribeRegions", classify(exc)) from exc
 
