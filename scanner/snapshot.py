@@ -88,6 +88,30 @@ class CollectorOutcome:
         return cls(**data)
 
 
+# resources -> account -> region -> type -> id -> record
+_RESOURCE_DEPTH = 4
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where} is not a list of strings")
+    return value
+
+
+def _resource_tree(node: Any, where: str, depth: int) -> Any:
+    """``node`` checked down to each record, so a hand-edited or truncated snapshot is an
+    InputError when it is read, not a KeyError inside enrichment or a rule later."""
+    if not isinstance(node, dict):
+        raise ValueError(f"{where} is not an object")
+    if depth == 0:
+        if not isinstance(node.get("data"), dict) or not isinstance(node.get("arn"), str | None):
+            raise ValueError(f"{where} needs data (an object) and arn (a string or null)")
+        return node
+    for key, child in node.items():
+        _resource_tree(child, f"{where}.{key}", depth - 1)
+    return node
+
+
 def utc_now() -> str:
     """ISO-8601 UTC timestamp with a ``Z`` suffix."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -211,15 +235,15 @@ class Snapshot:
             )
         try:
             return cls(
-                accounts=list(data["accounts"]),
-                regions=list(data["regions"]),
+                accounts=_strings(data["accounts"], "accounts"),
+                regions=_strings(data["regions"], "regions"),
                 partition=data.get("partition", "aws"),
                 started_at=data["started_at"],
                 finished_at=data.get("finished_at"),
                 tool_version=data.get("tool_version", "unknown"),
                 schema_version=version,
                 collectors=[CollectorOutcome.from_dict(o) for o in data["collectors"]],
-                resources=data["resources"],
+                resources=_resource_tree(data["resources"], "resources", _RESOURCE_DEPTH),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"snapshot is malformed: {exc!r}", path=source) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,55 @@ def test_outcomes_for_global_scope_answers_every_region() -> None:
 def test_save_leaves_no_temp_files(tmp_path: Path) -> None:
     sample().save(tmp_path / "s.json.gz")
     assert [p.name for p in tmp_path.iterdir()] == ["s.json.gz"]
+
+
+VPC_KEY = ("111122223333", "us-west-2", "ec2:vpc", "vpc-1")
+
+
+def _break(doc: dict[str, Any], breakage: str) -> None:
+    account, region, rtype, rid = VPC_KEY
+    record = doc["resources"][account][region][rtype][rid]
+    if breakage == "region-not-object":
+        doc["resources"][account] = 5
+    elif breakage == "record-without-data":
+        del record["data"]
+    elif breakage == "data-not-object":
+        record["data"] = ["vpc-1"]
+    elif breakage == "arn-not-string":
+        record["arn"] = 7
+    elif breakage == "accounts-a-string":
+        doc["accounts"] = "111122223333"
+    else:  # resources-a-list
+        doc["resources"] = [record]
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        "region-not-object",
+        "record-without-data",
+        "data-not-object",
+        "arn-not-string",
+        "accounts-a-string",
+        "resources-a-list",
+    ],
+)
+def test_malformed_document_is_an_input_error_at_load(tmp_path: Path, breakage: str) -> None:
+    """A hand-edited or truncated snapshot fails when read, with its path, not later as a
+    KeyError or TypeError inside enrichment or a rule (a traceback instead of exit 2)."""
+    doc = sample().to_dict()
+    _break(doc, breakage)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as err:
+        Snapshot.load(path)
+    assert "malformed" in err.value.problem and err.value.path == str(path)
+
+
+def test_record_without_arn_is_accepted() -> None:
+    """``arn`` is optional (``null`` or absent): only its type is checked."""
+    doc = sample().to_dict()
+    account, region, rtype, rid = VPC_KEY
+    del doc["resources"][account][region][rtype][rid]["arn"]
+    res = Snapshot.from_dict(doc).get(*VPC_KEY)
+    assert res is not None and res.arn is None
