@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from scanner.errors import InputError
 
@@ -42,29 +43,39 @@ class YamlDoc:
         return InputError(problem, path=self.source, line=self.line_of(path))
 
 
-def _build(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], source: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
+class _Builder:
+    """Plain Python values from a composed node tree, noting each value's line by its path.
+
+    Scalars are constructed straight from their nodes (the tags are already resolved by
+    ``compose``) rather than serialised and parsed again.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[PathKey, int] = {}
+        self._constructor = SafeConstructor()
+
+    def build(self, node: yaml.Node, path: PathKey = ()) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = self._constructor.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool) and key is not None:
-                raise InputError(
-                    "mapping keys must be plain scalars",
-                    path=source,
-                    line=key_node.start_mark.line + 1,
-                )
+                raise InputError("mapping keys must be plain scalars", path=self.source, line=line)
             skey = str(key)
             if skey in out:
-                raise InputError(
-                    f"duplicate key {skey!r}", path=source, line=key_node.start_mark.line + 1
-                )
-            out[skey] = _build(value_node, (*path, skey), lines, source)
-            lines[(*path, skey)] = key_node.start_mark.line + 1
+                raise InputError(f"duplicate key {skey!r}", path=self.source, line=line)
+            out[skey] = self.build(value_node, (*path, skey))
+            self.lines[(*path, skey)] = line
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines, source) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
 
 
 def parse_yaml(text: str, source: str) -> YamlDoc:
@@ -83,9 +94,9 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
         raise InputError(f"invalid YAML: {exc}", path=source) from None
     if node is None:
         return YamlDoc(source=source, value=None)
-    lines: dict[PathKey, int] = {}
-    value = _build(node, (), lines, source)
-    return YamlDoc(source=source, value=value, lines=lines)
+    builder = _Builder(source)
+    value = builder.build(node)
+    return YamlDoc(source=source, value=value, lines=builder.lines)
 
 
 def load_yaml(path: str | Path) -> YamlDoc:
