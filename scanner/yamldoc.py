@@ -61,12 +61,26 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        return self._construct(node)
+
+    def _construct(self, node: yaml.Node) -> Any:
+        """A scalar's value; a tag it cannot honour (``!custom``, ``!!int five``) only shows
+        here, after ``compose`` succeeded, and is the author's error at that line."""
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise InputError(
+                f"invalid YAML: {problem}",
+                path=self.source,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self._constructor.construct_object(key_node, deep=True)
+            key = self._construct(key_node)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise InputError("mapping keys must be plain scalars", path=self.source, line=line)

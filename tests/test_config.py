@@ -148,3 +148,19 @@ def test_a_service_name_disables_all_its_collectors(tmp_path: Path) -> None:
 
     cfg = load_config(write(tmp_path, "collectors:\n  disabled: [directconnect]\n"))
     assert disabled_collectors(cfg) == {"directconnect-gateway", "directconnect-virtual-interface"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("fail_on: low\nregions: !custom us-west-2\n", 2),  # a tag no safe loader knows
+        ("fail_on: low\nretries:\n  max_attempts: !!int five\n", 3),  # a tag it cannot honour
+        ("fail_on: low\n!custom key: 1\n", 2),  # the same, on a key
+    ],
+)
+def test_value_yaml_cannot_construct_names_its_line(tmp_path: Path, text: str, line: int) -> None:
+    """PyYAML composes these fine and fails only when constructing the value; that must be
+    an InputError at the line, not a ConstructorError/ValueError traceback."""
+    with pytest.raises(InputError) as err:
+        load_config(write(tmp_path, text))
+    assert err.value.line == line and "invalid YAML" in err.value.problem
