@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from scanner.errors import InputError
 from scanner.models import Severity
-from scanner.yamldoc import PathKey, YamlDoc, load_yaml, pydantic_error
+from scanner.yamldoc import YamlDoc, load_yaml, pydantic_error
 
 DEFAULT_IAM_ACTIONS = [
     "sagemaker:CreatePresignedNotebookInstanceUrl",
@@ -90,11 +90,10 @@ class Config(_Strict):
 
     def error_at(self, problem: str, *path: str | int) -> InputError:
         """An InputError located at ``path`` in the config file (or unlocated defaults)."""
+        located = f"{'.'.join(map(str, path))}: {problem}"
         if self._doc is None:
-            return InputError(f"{'.'.join(map(str, path))}: {problem}", path="<defaults>")
-        key: PathKey = tuple(path)
-        dotted = ".".join(map(str, path))
-        return self._doc.error(f"{dotted}: {problem}", key)
+            return InputError(located, path="<defaults>")
+        return self._doc.error(located, path)
 
     @field_validator("regions")
     @classmethod
@@ -125,7 +124,5 @@ def load_config(path: str | Path | None) -> Config:
         config = Config(**doc.value, base_dir=str(Path(path).resolve().parent))
     except ValidationError as exc:
         raise pydantic_error(doc, exc) from None
-    except TypeError as exc:  # pragma: no cover - defensive: non-string keys
-        raise InputError(str(exc), path=str(path)) from None
     config._doc = doc
     return config
