@@ -17,12 +17,13 @@ from botocore.exceptions import (
     ClientError,
     HTTPClientError,
     NoCredentialsError,
-    ParamValidationError,
     PartialCredentialsError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
+
+from scanner.aws.guard import ReadOnlyViolation
 
 
 class ErrorKind(StrEnum):
@@ -112,10 +113,6 @@ def classify(exc: BaseException) -> ErrorInfo:
     never produced an AWS answer the exception's class name is the code, so a report can
     still say *what* happened (``EndpointConnectionError``, ``ReadTimeoutError``).
     """
-    # Imported here: guard imports nothing from this module, but keep the dependency
-    # one-way and cheap for callers that only need the code tables.
-    from scanner.aws.guard import ReadOnlyViolation
-
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -130,7 +127,7 @@ def classify(exc: BaseException) -> ErrorInfo:
         # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError (connection);
         # ReadTimeoutError, ConnectionClosedError (HTTP client)
         return ErrorInfo(ErrorKind.UNREACHABLE, type(exc).__name__, _short(str(exc)))
-    if isinstance(exc, ParamValidationError | BotoCoreError):
+    if isinstance(exc, BotoCoreError):  # ParamValidationError among them
         return ErrorInfo(ErrorKind.SERVICE, type(exc).__name__, str(exc))
     return ErrorInfo(ErrorKind.UNEXPECTED, type(exc).__name__, _short(str(exc) or repr(exc)))
 

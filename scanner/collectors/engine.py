@@ -196,7 +196,7 @@ def run_collector(
     info = classify(exc)
     status = (
         OutcomeStatus.NOT_COLLECTED
-        if str(info.kind) in spec.not_collected_kinds
+        if info.kind in spec.not_collected_kinds
         else OutcomeStatus.ERROR
     )
     return (

@@ -16,6 +16,7 @@ Global (run once per account, region ``global``):
 
 from __future__ import annotations
 
+from scanner.aws.errors import ErrorKind
 from scanner.collectors.normalize import decode_iam_documents, zone_could_answer
 from scanner.collectors.organizations import parent_path
 from scanner.collectors.specs import CollectorSpec, Detail, Item, Output, Scope, Source
@@ -55,7 +56,7 @@ def _zone_could_answer_sagemaker(item: Item, scope: Scope) -> bool:
 
 _IAM_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
 
-_NOT_AVAILABLE_TO_MEMBERS = frozenset({"access_denied", "not_in_use"})
+_NOT_AVAILABLE_TO_MEMBERS = frozenset({ErrorKind.ACCESS_DENIED, ErrorKind.NOT_IN_USE})
 
 COLLECTORS: dict[str, CollectorSpec] = {
     spec.name: spec

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.aws.errors import ErrorKind
+
 Item = dict[str, Any]
 
 
@@ -105,7 +107,7 @@ Extra = Callable[[CallFn, PagesFn, Scope, list[Record]], list[Record]]
 class CollectorSpec:
     """A named collector: one service, its sources, and how to judge its failures.
 
-    ``not_collected_codes``: error kinds that mean "legitimately unavailable to these
+    ``not_collected_kinds``: error kinds that mean "legitimately unavailable to these
     credentials" for this collector (Organizations from a member account) and are recorded
     as ``not_collected`` instead of ``error``.  ``extra_operations`` / ``extra_types`` list what
     ``extra`` may call and produce, so the IAM policy test and the outcomes see them too.
@@ -118,7 +120,7 @@ class CollectorSpec:
     extra: Extra | None = None
     extra_operations: tuple[str, ...] = ()
     extra_types: tuple[str, ...] = ()
-    not_collected_kinds: frozenset[str] = frozenset()
+    not_collected_kinds: frozenset[ErrorKind] = frozenset()
 
     @property
     def resource_types(self) -> list[str]:
