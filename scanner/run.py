@@ -17,6 +17,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.collectors import collect
+from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
 from scanner.enrich import enrich
@@ -150,6 +151,13 @@ def run(options: RunOptions) -> RunResult:
     if options.snapshot_path is not None:
         snapshot = Snapshot.load(options.snapshot_path)
         log.info("loaded snapshot %s", options.snapshot_path)
+        for missing in record_unrecorded(snapshot):
+            log.warning(
+                "snapshot has no outcome for collector %s in %s/%s: its rules will say ERROR",
+                missing.collector,
+                missing.account_id,
+                missing.region,
+            )
     else:
         snapshot = collect(config, regions=options.regions, progress=options.progress)
     findings = evaluate_snapshot(snapshot, config, ruleset)
