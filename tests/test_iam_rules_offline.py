@@ -407,3 +407,23 @@ def test_unparseable_scp_is_error_and_assumed_absent_for_paths() -> None:
     principal = one(f, "iam-presigned-url-requires-vpc-endpoint", USER)
     assert principal.status is Status.FAIL
     assert "assumed no SCP" in principal.evidence["scps"]
+
+
+def test_scp_deny_limited_to_one_regions_notebooks_fails_for_the_other_scanned_region() -> None:
+    """A Deny that names only us-west-2 notebook ARNs leaves notebooks created tomorrow in
+    the other scanned region open; with one region scanned the same SCP passes."""
+    west_only = doc(
+        statement(
+            action=PRESIGN,
+            vpces=[EP_NOTEBOOK, EP_API],
+            effect="Deny",
+            operator="StringNotEquals",
+            resource=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/*",
+        )
+    )
+    snap = base()
+    add_org(snap, [("RequireVpceWest", west_only, [ACCOUNT])])
+    snap.regions = [REGION]
+    assert status(results(snap), "org-scp-enforces-vpc-endpoint", ACCOUNT) is Status.PASS
+    snap.regions = [REGION, "eu-west-1"]
+    assert status(results(snap), "org-scp-enforces-vpc-endpoint", ACCOUNT) is Status.FAIL

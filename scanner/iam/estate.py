@@ -358,12 +358,14 @@ def analyze_estate(
 
 
 def scp_probe(
-    view: OrgView, notebooks: Sequence[Notebook], approved: Approved, region: str
+    view: OrgView, notebooks: Sequence[Notebook], approved: Approved, regions: Sequence[str]
 ) -> PrincipalAnalysis:
     """Do the account's SCPs deny CreatePresignedNotebookInstanceUrl outside the approved
     endpoints?  A probe role allowed the action on ``*`` with no condition is analysed under
-    the SCP path against the account's notebooks plus one hypothetical notebook (so the answer
-    also holds for notebooks created tomorrow): no path means the SCPs close it."""
+    the SCP path against the account's notebooks plus one hypothetical notebook in each
+    scanned region (so the answer also holds for notebooks created tomorrow, wherever, and an
+    SCP whose Deny names one region's ARNs does not pass for the others): no path means the
+    SCPs close it."""
     acct = view.account_id
     probe = parse_policy(
         {
@@ -383,11 +385,14 @@ def scp_probe(
         tags={},
         policies=(AttachedPolicy(probe, "role", "inline", "scanner-probe"),),
     )
-    hypothetical = Notebook(
-        f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/privatelink-scanner-probe", acct
-    )
+    hypothetical = [
+        Notebook(
+            f"arn:aws:sagemaker:{region}:{acct}:notebook-instance/privatelink-scanner-probe", acct
+        )
+        for region in regions
+    ]
     mine = [nb for nb in notebooks if nb.account_id == acct]
-    analyzer = PathAnalyzer([*mine, hypothetical], approved)
+    analyzer = PathAnalyzer([*mine, *hypothetical], approved)
     return analyzer.analyze(
         principal, PRESIGN, view.levels or (), org_id=view.org_id, any_principal=True
     )

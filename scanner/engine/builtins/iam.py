@@ -380,13 +380,13 @@ def _mentions_sourcevpce(ctx: CheckContext, subject_id: str) -> bool:
 def org_scp_enforces_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
     """One finding per account: does an applying SCP deny presigned URLs from outside?"""
     result = shared_analysis(ctx)
-    region = next((r for r in ctx.snapshot.regions), "us-east-1")
+    regions = tuple(ctx.snapshot.regions) or ("us-east-1",)
     for res in ctx.estate.resources("aws:account"):
         view = _org(result, res.account_id)
-        yield Subject.of(res), _scp_result(result, view, region)
+        yield Subject.of(res), _scp_result(result, view, regions)
 
 
-def _scp_result(result: EstateAnalysis, view: OrgView, region: str) -> CheckResult:
+def _scp_result(result: EstateAnalysis, view: OrgView, regions: tuple[str, ...]) -> CheckResult:
     evidence: dict[str, Any] = {
         "organizations_data": view.status,
         "organization_id": view.org_id,
@@ -418,7 +418,7 @@ def _scp_result(result: EstateAnalysis, view: OrgView, region: str) -> CheckResu
         return CheckResult.error(
             "the SCP path could not be read: " + "; ".join(view.problems), **evidence
         )
-    probe = scp_probe(view, result.notebooks, result.approved, region)
+    probe = scp_probe(view, result.notebooks, result.approved, regions)
     if probe.undecided:
         return CheckResult.error("; ".join(probe.undecided), **evidence)
     if probe.paths:
