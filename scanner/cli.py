@@ -357,6 +357,7 @@ def rules_list(config_path: Path | None, fmt: str) -> None:
             "severity": str(r.severity),
             "resource_type": r.resource_type,
             "title": r.title,
+            "check": r.check_kind,
             "frameworks": r.frameworks,
         }
         for r in ruleset.rules

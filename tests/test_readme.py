@@ -31,8 +31,9 @@ def test_every_shipped_rule_id_is_in_the_readme() -> None:
 def test_rules_list_json_and_markdown() -> None:
     proc = run_cli("rules", "list", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    ids = [row["id"] for row in json.loads(proc.stdout)]
-    assert "notebook-direct-internet-access-disabled" in ids
+    rows = {row["id"]: row for row in json.loads(proc.stdout)}
+    assert rows["notebook-direct-internet-access-disabled"]["check"] == "jmespath"
+    assert rows["endpoint-policy-restricted"]["check"].startswith("builtin:")
     md = run_cli("rules", "list", "--format", "markdown")
     assert md.returncode == 0 and "| `notebook-in-vpc` |" in md.stdout
 
