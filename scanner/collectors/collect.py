@@ -104,9 +104,10 @@ def disabled_collectors(config: Config) -> set[str]:
     return {name for name, spec in COLLECTORS.items() if name in wanted or spec.service in wanted}
 
 
-def _scopes(
+def scopes_for(
     spec: CollectorSpec, account: str, partition: str, regions: list[str], global_region: str
 ) -> list[Scope]:
+    """The scopes one collector runs in: once per account if global, else once per region."""
     if spec.is_global:
         return [Scope(account, GLOBAL_REGION, global_region, partition, tuple(regions))]
     return [Scope(account, r, r, partition, tuple(regions)) for r in regions]
@@ -161,7 +162,7 @@ def collect(
     tasks: list[tuple[CollectorSpec, Scope]] = [
         (spec, scope)
         for spec in COLLECTORS.values()
-        for scope in _scopes(spec, account, partition, wanted, global_region)
+        for scope in scopes_for(spec, account, partition, wanted, global_region)
     ]
     progress.start(STAGE, len(tasks))
     runnable: list[tuple[CollectorSpec, Scope]] = []

@@ -10,6 +10,8 @@ collected.  Before such a snapshot is evaluated, every missing outcome is record
 
 from __future__ import annotations
 
+from scanner.collectors.collect import scopes_for
+from scanner.collectors.engine import scope_outcome
 from scanner.collectors.registry import COLLECTORS
 from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
@@ -22,16 +24,14 @@ def record_unrecorded(snapshot: Snapshot) -> list[CollectorOutcome]:
     added: list[CollectorOutcome] = []
     for account in snapshot.accounts:
         for spec in COLLECTORS.values():
-            regions = [GLOBAL_REGION] if spec.is_global else snapshot.regions
-            for region in regions:
-                if (spec.name, account, region) in seen:
+            scopes = scopes_for(spec, account, snapshot.partition, snapshot.regions, GLOBAL_REGION)
+            for scope in scopes:
+                if (spec.name, scope.account_id, scope.region) in seen:
                     continue
-                outcome = CollectorOutcome(
-                    collector=spec.name,
-                    account_id=account,
-                    region=region,
-                    resource_types=list(spec.resource_types),
-                    status=OutcomeStatus.ERROR,
+                outcome = scope_outcome(
+                    spec,
+                    scope,
+                    OutcomeStatus.ERROR,
                     error_code=NOT_RECORDED,
                     error_message=(
                         "the snapshot records no outcome for this collector here (written by "
