@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from scanner.progress import LogProgress, RichProgress
 
 
-def test_log_progress_reports_start_units_and_finish(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="scanner.progress")
-    sink = LogProgress()
-    sink.start("collect", 2)
-    sink.advance("collect", "vpc us-west-2")
-    sink.advance("collect", "iam global")
-    sink.finish("collect")
-    messages = [r.getMessage() for r in caplog.records]
+class Collect(logging.Handler):
+    """Keeps records (independent of pytest's logging plugin)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_log_progress_reports_start_units_and_finish() -> None:
+    logger = logging.getLogger("scanner.progress")
+    handler, level = Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        sink = LogProgress()
+        sink.start("collect", 2)
+        sink.advance("collect", "vpc us-west-2")
+        sink.advance("collect", "iam global")
+        sink.finish("collect")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    messages = [r.getMessage() for r in handler.records]
     assert messages == [
         "collect: 2 units",
         "collect: vpc us-west-2 (1/2)",
