@@ -8,7 +8,9 @@ raise time) lets tests assert on each part separately.
 
 from __future__ import annotations
 
+import json
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -51,3 +53,14 @@ class InputError(ScannerError):
             if self.column is not None:
                 where += f":{self.column}"
         return f"{where}: {self.problem}"
+
+
+def decode_json(text: str | bytes, what: str, path: str | None) -> Any:
+    """``json.loads`` for user input: a syntax error becomes an InputError naming ``what``
+    (``"policy"``, ``"snapshot"``, ...), the file, line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{what} is not valid JSON: {exc.msg}", path=path, line=exc.lineno, column=exc.colno
+        ) from None

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import __version__
-from scanner.errors import InputError
+from scanner.errors import InputError, decode_json
 
 SCHEMA_VERSION = 1
 GLOBAL_REGION = "global"
@@ -272,14 +272,7 @@ class Snapshot:
             raise InputError(f"cannot read snapshot: {exc.strerror}", path=str(p)) from None
         try:
             text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"snapshot is not valid JSON: {exc.msg}",
-                path=str(p),
-                line=exc.lineno,
-                column=exc.colno,
-            ) from None
         except (OSError, EOFError) as exc:
             raise InputError(f"snapshot is not valid gzip: {exc}", path=str(p)) from None
+        doc = decode_json(text, "snapshot", str(p))
         return cls.from_dict(doc, source=str(p))

@@ -8,11 +8,10 @@ this format, raises :class:`InputError` with the line and column.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError
+from scanner.errors import InputError, decode_json
 from scanner.iam.evaluator import (
     INVALID,
     Decision,
@@ -162,15 +161,7 @@ def load_cases_text(path: Path) -> tuple[Any, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read case file: {exc.strerror}", path=str(path)) from None
-    try:
-        return json.loads(text), text
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"case file is not valid JSON: {exc.msg}",
-            path=str(path),
-            line=exc.lineno,
-            column=exc.colno,
-        ) from None
+    return decode_json(text, "case file", str(path)), text
 
 
 def evaluate_cases_file(path: Path) -> dict[str, Any]:

@@ -18,13 +18,12 @@ the error carries the line and column of the offending element.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from scanner.errors import InputError
+from scanner.errors import InputError, decode_json
 from scanner.iam.conditions import Condition, Context, evaluate_condition, parse_operator
 from scanner.iam.glob import Glob, compile_glob
 from scanner.iam.jsonpos import Path, Positions
@@ -317,12 +316,7 @@ def parse_policy(doc: Any, *, label: str = "", source: str | None = None) -> Pol
 
 def parse_policy_text(text: str, *, label: str = "", source: str | None = None) -> Policy:
     """Parse policy JSON text; syntax and validation errors carry line and column."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"policy is not valid JSON: {exc.msg}", path=source, line=exc.lineno, column=exc.colno
-        ) from None
+    doc = decode_json(text, "policy", source)
     try:
         return _policy(doc, label)
     except _Invalid as exc:
