@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,24 @@ import pytest
 from scanner.errors import InputError
 from scanner.iam.policy import Effect, parse_policy, parse_policy_text
 
-# ../shared/ sits beside the checkout (and beside the CI clone).
-POST = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "reference"
-    / "sagemaker-notebooks-privatelink.md"
-)
+REFERENCE = Path("shared") / "reference" / "sagemaker-notebooks-privatelink.md"
+
+
+def reference_post() -> Path | None:
+    """The owners' copy of the AWS post: ``../shared/`` beside this checkout (as in CI), or
+    beside the repository this checkout was cloned from (a scratch clone in /tmp)."""
+    repo = Path(__file__).resolve().parents[1]
+    roots = [repo.parent]
+    origin = subprocess.run(
+        ["git", "-C", str(repo), "remote", "get-url", "origin"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        roots.append(Path(origin).resolve().parent)
+    return next((root / REFERENCE for root in roots if (root / REFERENCE).exists()), None)
+
 
 # The AWS post's first example policy, verbatim: its Condition object is never closed.
 POST_POLICY = """{
@@ -55,8 +67,9 @@ def test_post_policy_missing_brace_reports_line_21() -> None:
 def test_post_policy_matches_reference_text() -> None:
     """The embedded copy is the post's text to the byte (../shared/ sits beside every
     checkout and CI clone)."""
-    assert POST.exists(), f"reference copy of the AWS post missing: {POST}"
-    assert POST_POLICY in POST.read_text()
+    post = reference_post()
+    assert post is not None, f"no {REFERENCE} beside this checkout or its origin"
+    assert POST_POLICY in post.read_text()
 
 
 def test_post_policy_fixed_parses() -> None:
