@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,demo,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -25,6 +25,7 @@ test: $(STAMP) browser lint typecheck unit
 lint: $(STAMP)
 	$(BIN)/ruff check scanner tests benchmarks
 	$(BIN)/ruff format --check scanner tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

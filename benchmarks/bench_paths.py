@@ -18,7 +18,7 @@ from typing import Any
 
 from scanner.iam.inventory import build_inventory
 from scanner.iam.paths import Approved, Notebook, analyze_inventory
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 
 ACCT = "111122223333"
 ROLES = 5000

@@ -22,7 +22,7 @@ from bench_paths import ACCT, NOTEBOOKS, build_snapshot
 from scanner.collectors import COLLECTORS
 from scanner.config import Config
 from scanner.run import evaluate_snapshot
-from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
 REGION = "us-west-2"
 VPCS = 10

@@ -20,12 +20,12 @@ import click
 from scanner import __version__
 from scanner.config import Config, load_config
 from scanner.errors import ExitCode, ScannerError
-from scanner.models import Severity, Status
+from scanner.model.finding import Severity, Status
+from scanner.model.snapshot import CollectorOutcome
 from scanner.progress import LogProgress, NullProgress, Progress, RichProgress
-from scanner.snapshot import CollectorOutcome
 
 if TYPE_CHECKING:
-    from scanner.run import RunResult
+    from scanner.model.record import RunRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("scanner")
@@ -122,7 +122,7 @@ def _run_scan(
     formats: str | None,
     fail_on: str | None,
     snapshot: Path | None,
-) -> RunResult:
+) -> RunRecord:
     from scanner.reporting import parse_formats
     from scanner.run import RunOptions, run
 
@@ -147,7 +147,7 @@ def describe_failure(outcome: CollectorOutcome) -> str:
     )
 
 
-def print_summary(result: RunResult, config: Config) -> None:
+def print_summary(result: RunRecord, config: Config) -> None:
     """Human summary on stdout (or one JSON log line for the nightly job)."""
     summary = result.summary()
     if config.log_format == "json":

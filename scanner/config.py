@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from scanner.errors import InputError
-from scanner.models import Severity
+from scanner.model.finding import Severity
 from scanner.yamldoc import YamlDoc, load_yaml, pydantic_error
 
 DEFAULT_IAM_ACTIONS = [

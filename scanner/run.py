@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from scanner import __version__
 from scanner.collectors import collect
 from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
-from scanner.enrich import enrich
-from scanner.errors import ExitCode
-from scanner.models import Finding, Severity, Status, at_or_above
+from scanner.enrichment import enrich
+from scanner.model.finding import Finding, Severity
+from scanner.model.record import RunRecord
+from scanner.model.snapshot import Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
 from scanner.reporting import write_reports
-from scanner.snapshot import Snapshot, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -52,85 +49,6 @@ class RunOptions:
     progress: Progress = field(default_factory=NullProgress)
 
 
-@dataclass
-class RunResult:
-    """Everything a caller needs after a run: findings, files written and the exit code."""
-
-    run_id: str
-    snapshot: Snapshot
-    findings: list[Finding]
-    output_dir: Path
-    reports: dict[str, Path]
-    started_at: str
-    finished_at: str
-    fail_on: Severity
-
-    @property
-    def collector_errors(self) -> list[dict[str, Any]]:
-        """Collectors that failed, as dicts for reports."""
-        return [o.to_dict() for o in self.snapshot.failed_outcomes()]
-
-    @property
-    def error_findings(self) -> list[Finding]:
-        return [f for f in self.findings if f.status is Status.ERROR]
-
-    @property
-    def complete(self) -> bool:
-        """False when anything could not be looked at: a collector failed or a rule errored."""
-        return not self.collector_errors and not self.error_findings
-
-    @property
-    def failing(self) -> list[Finding]:
-        """FAIL findings at or above the ``fail_on`` threshold."""
-        return [
-            f
-            for f in self.findings
-            if f.status is Status.FAIL and at_or_above(f.severity, self.fail_on)
-        ]
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """3 when incomplete (it wins: we cannot claim anything), else 1 with FAILs, else 0."""
-        if not self.complete:
-            return ExitCode.INCOMPLETE
-        if self.failing:
-            return ExitCode.FINDINGS
-        return ExitCode.OK
-
-    def summary(self) -> dict[str, Any]:
-        """Counts used by every reporter and the CLI's closing summary."""
-        by_status = Counter(str(f.status) for f in self.findings)
-        fails_by_sev = Counter(str(f.severity) for f in self.findings if f.status is Status.FAIL)
-        return {
-            "findings": len(self.findings),
-            "by_status": {s.value: by_status.get(s.value, 0) for s in Status},
-            "fail_by_severity": {s.value: fails_by_sev.get(s.value, 0) for s in Severity},
-            "complete": self.complete,
-            "collector_errors": len(self.collector_errors),
-            "exit_code": int(self.exit_code),
-        }
-
-    def run_document(self) -> dict[str, Any]:
-        """The ``run`` object of ``findings.json``."""
-        snap = self.snapshot
-        return {
-            "id": self.run_id,
-            "tool_version": __version__,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "snapshot_schema_version": snap.schema_version,
-            "snapshot_started_at": snap.started_at,
-            "accounts": snap.accounts,
-            "regions": snap.regions,
-            "fail_on": str(self.fail_on),
-            "complete": self.complete,
-            "exit_code": int(self.exit_code),
-            "summary": self.summary(),
-            "collectors": [o.to_dict() for o in snap.collectors],
-            "collector_errors": self.collector_errors,
-        }
-
-
 def evaluate_snapshot(
     snapshot: Snapshot, config: Config, ruleset: RuleSet | None = None
 ) -> list[Finding]:
@@ -140,7 +58,7 @@ def evaluate_snapshot(
     return evaluate(rules, estate, snapshot, config)
 
 
-def run(options: RunOptions) -> RunResult:
+def run(options: RunOptions) -> RunRecord:
     """Collect (or load), evaluate and report.  Raises InputError for bad input."""
     config = options.config
     started = utc_now()
@@ -166,12 +84,11 @@ def run(options: RunOptions) -> RunResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     if options.snapshot_path is None:
         snapshot.save(out_dir / SNAPSHOT_FILE)
-    result = RunResult(
+    result = RunRecord(
         run_id=run_id,
         snapshot=snapshot,
         findings=findings,
         output_dir=out_dir,
-        reports={},
         started_at=started,
         finished_at=utc_now(),
         fail_on=options.fail_on or config.fail_on,

@@ -6,7 +6,7 @@ from typing import Any
 
 from scanner.collectors import COLLECTORS, collect
 from scanner.config import CollectorsConfig, Config, RetryConfig
-from scanner.snapshot import CollectorOutcome, Resource, Snapshot
+from scanner.model.snapshot import CollectorOutcome, Resource, Snapshot
 
 REGION = "us-west-2"
 

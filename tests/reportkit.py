@@ -1,12 +1,12 @@
-"""Builders for report tests: a RunResult with hand-made findings (no AWS, no rules)."""
+"""Builders for report tests: a RunRecord with hand-made findings (no AWS, no rules)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from scanner.models import Finding, Severity, Status
-from scanner.run import RunResult
-from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.finding import Finding, Severity, Status
+from scanner.model.record import RunRecord
+from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 
 ACCOUNT = "111122223333"
 
@@ -38,7 +38,7 @@ def finding(
     )
 
 
-def result(findings: list[Finding], tmp_path: Path, *, failed_collector: bool = False) -> RunResult:
+def result(findings: list[Finding], tmp_path: Path, *, failed_collector: bool = False) -> RunRecord:
     snap = Snapshot(accounts=[ACCOUNT], regions=["us-west-2"])
     if failed_collector:
         snap.record(
@@ -53,7 +53,7 @@ def result(findings: list[Finding], tmp_path: Path, *, failed_collector: bool = 
                 operation="ListNotebookInstances",
             )
         )
-    return RunResult(
+    return RunRecord(
         run_id="20261127T000000Z-abcdef",
         snapshot=snap,
         findings=findings,

@@ -35,8 +35,8 @@ from scanner.demo.builders import (
     set_default_sg_rules,
 )
 from scanner.demo.seed import ISSUE2_RULES
-from scanner.models import Finding, Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Finding, Status
+from scanner.model.snapshot import Snapshot
 
 REGION = "us-west-2"
 NB = "nb"

@@ -12,9 +12,9 @@ from typing import Any
 
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_ruleset
-from scanner.enrich import enrich
-from scanner.models import Finding
-from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.enrichment import enrich
+from scanner.model.finding import Finding
+from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 
 ACCOUNT = "111122223333"
 REGION = "us-west-2"

@@ -20,7 +20,7 @@ from scanner.collectors.normalize import MalformedResponse, decode_policy_docume
 from scanner.collectors.paging import PAGE_RETRIES, with_page_retry
 from scanner.collectors.specs import CollectorSpec, Output, Scope, Source
 from scanner.config import Config
-from scanner.snapshot import OutcomeStatus
+from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import REGION
 
 

@@ -17,7 +17,7 @@ from scanner.collectors.paging import PAGE_RETRIES
 from scanner.config import CollectorsConfig
 from scanner.demo.server import free_port
 from scanner.errors import InputError
-from scanner.snapshot import OutcomeStatus
+from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import REGION, collect_only, make_config, outcome, resources
 from tests.faultproxy import ACCESS_DENIED, EC2_API_VERSION, THROTTLING, Fault, FaultProxy
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scanner.snapshot import OutcomeStatus
+from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import collect_only, outcome, resources
 from tests.faultproxy import FaultProxy
 

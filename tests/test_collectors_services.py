@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scanner.collectors.normalize import zone_could_answer
-from scanner.snapshot import OutcomeStatus
+from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import REGION, collect_only, outcome, resources
 
 ACCOUNT = "123456789012"

@@ -12,7 +12,7 @@ from scanner.aws.session import ClientFactory, global_region_for
 from scanner.collectors import collect
 from scanner.config import Config, RetryConfig
 from scanner.errors import InputError
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 from tests.collectkit import make_config
 
 

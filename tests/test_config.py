@@ -8,7 +8,7 @@ import pytest
 
 from scanner.config import DEFAULT_IAM_ACTIONS, Config, load_config
 from scanner.errors import InputError
-from scanner.models import Severity
+from scanner.model.finding import Severity
 
 REPO = Path(__file__).resolve().parent.parent
 

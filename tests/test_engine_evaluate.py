@@ -19,10 +19,10 @@ from scanner.engine import (
     evaluate,
     load_ruleset,
 )
-from scanner.enrich import enrich
+from scanner.enrichment import enrich
 from scanner.enrichment.estate import EstateResource
-from scanner.models import Finding
-from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.finding import Finding
+from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 from tests.snapshots import (
     ACCOUNT,
     NOTEBOOK,

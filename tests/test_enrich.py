@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 from scanner.config import Config
-from scanner.enrich import enrich
-from scanner.snapshot import Snapshot
+from scanner.enrichment import enrich
+from scanner.model.snapshot import Snapshot
 from tests.snapshots import (
     ACCOUNT,
     API_HOST,

@@ -19,9 +19,9 @@ from scanner.aws.guard import READ_ONLY_OPERATIONS
 from scanner.collectors import COLLECTORS
 from scanner.config import Config, ScopeConfig
 from scanner.engine import RuleSet, evaluate, load_ruleset
-from scanner.enrich import enrich
+from scanner.enrichment import enrich
 from scanner.errors import InputError
-from scanner.snapshot import OutcomeStatus, Snapshot
+from scanner.model.snapshot import OutcomeStatus, Snapshot
 from tests.collectkit import collect_only, outcome
 from tests.faultproxy import EC2_API_VERSION, FaultProxy
 from tests.snapshots import (

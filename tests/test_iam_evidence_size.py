@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.engine.builtins.iam import MAX_LISTED
-from scanner.models import Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Status
+from scanner.model.snapshot import Snapshot
 from tests.snapshots import ACCOUNT, NOTEBOOK
 from tests.test_iam_rules_offline import USER, add_notebook, base, doc, one, results, statement
 

@@ -8,7 +8,7 @@ from typing import Any
 from scanner.collectors.normalize import decode_iam_documents
 from scanner.iam.inventory import build_inventory
 from scanner.iam.paths import Approved, Notebook, analyze_inventory
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 
 ACCT = "123456789012"
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"

@@ -15,7 +15,7 @@ from scanner.iam.paths import (
     paths_by_notebook,
 )
 from scanner.iam.policy import Policy, parse_policy
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 
 ACCT = "111122223333"
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"

@@ -14,8 +14,8 @@ from scanner.iam.candidates import joint_witnesses
 from scanner.iam.glob import glob_match
 from scanner.iam.inventory import build_inventory
 from scanner.iam.paths import Approved, Notebook, PathAnalyzer
-from scanner.models import Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Status
+from scanner.model.snapshot import Snapshot
 from tests.snapshots import ACCOUNT, EP_API, EP_NOTEBOOK, ORG_OU, ORG_ROOT, data
 from tests.test_iam_paths import APPROVED, PRESIGN, analyse, doc, snapshot, stmt
 from tests.test_iam_rules_offline import (

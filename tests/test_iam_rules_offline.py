@@ -14,8 +14,8 @@ import pytest
 
 from scanner.config import Config, IamConfig
 from scanner.iam.estate import analyze_estate
-from scanner.models import Finding, Status
-from scanner.snapshot import OutcomeStatus, Snapshot
+from scanner.model.finding import Finding, Status
+from scanner.model.snapshot import OutcomeStatus, Snapshot
 from tests.snapshots import (
     ACCOUNT,
     EP_API,

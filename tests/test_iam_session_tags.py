@@ -9,7 +9,7 @@ from typing import Any
 
 from scanner.iam.inventory import build_inventory
 from scanner.iam.paths import Notebook, PathAnalyzer
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 from tests.test_iam_paths import ACCT, APPROVED, PRESIGN, doc, stmt
 
 ROLE = f"arn:aws:iam::{ACCT}:role/Analyst"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import Status
+from scanner.model.finding import Status
 from scanner.reporting import write_reports
 from tests.reportkit import finding, result
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner.errors import ExitCode, InputError
-from scanner.models import Severity, Status
+from scanner.model.finding import Severity, Status
 from scanner.reporting import parse_formats, write_reports
 from scanner.reporting.csvout import COLUMNS, sanitize_cell
 from tests.reportkit import finding, result

@@ -6,8 +6,8 @@ from typing import Any
 
 from scanner.config import Config
 from scanner.engine import evaluate, load_ruleset
-from scanner.enrich import enrich
-from scanner.snapshot import OutcomeStatus
+from scanner.enrichment import enrich
+from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import REGION, collect_only, outcome
 
 HOME = "us-east-1"  # the trail's home region, deliberately not scanned

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 from tests.snapshots import (
     ACCOUNT,
     API_HOST,

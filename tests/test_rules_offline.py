@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scanner.config import Config
-from scanner.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
 from tests.snapshots import (
     ACCOUNT,
     API_HOST,

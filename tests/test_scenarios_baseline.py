@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.demo.server import MotoServer
-from scanner.models import Status
+from scanner.model.finding import Status
 from tests.scenariokit import NB, assert_scan, build_baseline, scan
 
 

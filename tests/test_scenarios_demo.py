@@ -8,7 +8,7 @@ import pytest
 
 from scanner.demo.seed import IAM_RULES, ISSUE2_RULES, DemoManifest, seed_demo_account
 from scanner.demo.server import MotoServer
-from scanner.models import Status
+from scanner.model.finding import Status
 from tests.scenariokit import REGION, Scan, scan
 
 

@@ -22,7 +22,7 @@ from scanner.demo.builders import (
     service_hostname,
 )
 from scanner.demo.server import MotoServer
-from scanner.models import Status
+from scanner.model.finding import Status
 from tests.scenariokit import (
     PER_ENDPOINT_RULES,
     REGION,

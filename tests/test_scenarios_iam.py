@@ -23,8 +23,8 @@ from scanner.demo.builders import (
     build_user,
 )
 from scanner.demo.server import MotoServer
-from scanner.models import Finding, Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Finding, Status
+from scanner.model.snapshot import Snapshot
 from tests.scenariokit import REGION, Baseline, Scan, add_notebook, build_baseline, scan
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"

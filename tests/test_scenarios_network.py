@@ -16,8 +16,8 @@ import pytest
 from scanner.config import ScopeConfig
 from scanner.demo.builders import build_private_vpc
 from scanner.demo.server import MotoServer
-from scanner.models import Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Status
+from scanner.model.snapshot import Snapshot
 from tests.scenariokit import (
     DX_COLLECTORS,
     NB,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from scanner.demo.server import MotoServer
-from scanner.models import Status
-from scanner.snapshot import Snapshot
+from scanner.model.finding import Status
+from scanner.model.snapshot import Snapshot
 from tests.scenariokit import (
     NB,
     NOTEBOOK_RULES,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scanner.errors import InputError
-from scanner.snapshot import (
+from scanner.model.snapshot import (
     SCHEMA_VERSION,
     CollectorOutcome,
     OutcomeStatus,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scanner.collectors import COLLECTORS
 from scanner.collectors.completeness import NOT_RECORDED, record_unrecorded
-from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 from tests.clikit import run_cli
 from tests.snapshots import ACCOUNT, REGION, compliant_snapshot
 

@@ -1,4 +1,4 @@
-"""Collectors: read the estate over AWS APIs into a :class:`~scanner.snapshot.Snapshot`.
+"""Collectors: read the estate over AWS APIs into a :class:`~scanner.model.snapshot.Snapshot`.
 
 Entry point: :func:`collect`.  Specs live in :mod:`scanner.collectors.registry` (with the
 list of collector names), the generic engine in :mod:`scanner.collectors.engine`.

@@ -28,8 +28,8 @@ from scanner.collectors.paging import call, pages
 from scanner.collectors.registry import COLLECTORS
 from scanner.collectors.specs import CollectorSpec, Record, Scope
 from scanner.config import Config
+from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
-from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot, utc_now
 
 STAGE = "collect"
 UNKNOWN_ACCOUNT = "unknown"

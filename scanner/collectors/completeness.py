@@ -13,7 +13,7 @@ from __future__ import annotations
 from scanner.collectors.collect import scopes_for
 from scanner.collectors.engine import scope_outcome
 from scanner.collectors.registry import COLLECTORS
-from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
 NOT_RECORDED = "NotRecorded"
 

@@ -21,7 +21,7 @@ from scanner.aws.session import ClientFactory
 from scanner.collectors.normalize import MalformedResponse, jsonable
 from scanner.collectors.paging import call, pages
 from scanner.collectors.specs import CollectorSpec, Detail, Item, Output, Record, Scope
-from scanner.snapshot import CollectorOutcome, OutcomeStatus
+from scanner.model.snapshot import CollectorOutcome, OutcomeStatus
 
 
 class _OperationFailed(Exception):

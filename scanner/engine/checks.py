@@ -19,15 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scanner.config import Config
 from scanner.enrichment.estate import Estate, EstateResource
-from scanner.models import Status
-from scanner.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from scanner.engine.rules import Rule
+from scanner.model.finding import Status
+from scanner.model.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -72,12 +69,18 @@ class Subject:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """Everything a builtin may read: the rule, the estate, the raw snapshot and the config."""
+    """Everything a builtin may read: the estate, the raw snapshot and the config.
 
-    rule: Rule
+    One context serves every rule of one evaluation.  ``memo`` holds what several rules
+    share within that evaluation (the IAM analysis), so it is computed once per run and
+    dies with the run: nothing outlives a scan in module state, which matters in the
+    nightly daemon where one process runs scan after scan.
+    """
+
     estate: Estate
     snapshot: Snapshot
     config: Config
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 PerResourceCheck = Callable[[EstateResource, CheckContext], CheckResult]

@@ -34,8 +34,8 @@ from scanner.config import Config
 from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
 from scanner.engine.rules import JmespathCheck, Rule, RuleSet
 from scanner.enrichment.estate import Estate, EstateResource
-from scanner.models import Finding, Status
-from scanner.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.model.finding import Finding, Status
+from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
 UNKNOWN = "unknown"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -306,8 +306,8 @@ class _RuleRun:
 def evaluate(ruleset: RuleSet, estate: Estate, snapshot: Snapshot, config: Config) -> list[Finding]:
     """All findings, ordered by rule (pack order), account, region, resource id."""
     findings: list[Finding] = []
+    ctx = CheckContext(estate=estate, snapshot=snapshot, config=config)
     for rule in ruleset.rules:
-        ctx = CheckContext(rule=rule, estate=estate, snapshot=snapshot, config=config)
         findings.extend(
             sorted(
                 _RuleRun(rule, ctx).run(),

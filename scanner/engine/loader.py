@@ -30,7 +30,7 @@ from scanner.engine.rules import (
 )
 from scanner.enrichment.resource_types import RESOURCE_TYPES, VPC_TYPE
 from scanner.errors import InputError
-from scanner.models import Status
+from scanner.model.finding import Status
 from scanner.yamldoc import PathKey, YamlDoc, load_yaml, pydantic_error
 
 RULES_PACKAGE = "scanner.rulepacks"

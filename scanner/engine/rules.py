@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scanner.engine.checks import Builtin
 from scanner.engine.jmes import Expression
-from scanner.models import Severity, Status
+from scanner.model.finding import Severity, Status
 
 RULE_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 

@@ -1,6 +1,6 @@
 """Enrichment: resolve cross-resource facts once, so rules stay declarative.
 
-:func:`enrich` turns a :class:`~scanner.snapshot.Snapshot` into an :class:`Estate`.  It is
+:func:`enrich` turns a :class:`~scanner.model.snapshot.Snapshot` into an :class:`Estate`.  It is
 pure: it never calls AWS and never mutates the snapshot.  Every resource's document gains a
 top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is added:
 
@@ -52,7 +52,7 @@ from scanner.enrichment.network import (
 )
 from scanner.enrichment.resolver import resolver_facts
 from scanner.enrichment.resource_types import ACCOUNT_TYPE, RESOURCE_TYPES
-from scanner.snapshot import GLOBAL_REGION, Resource, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, Resource, Snapshot
 
 __all__ = ["ACCOUNT_TYPE", "RESOURCE_TYPES", "Estate", "EstateResource", "enrich"]
 

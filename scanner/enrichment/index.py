@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from scanner.snapshot import GLOBAL_REGION, Resource, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, Resource, Snapshot
 
 Scope = tuple[str, str]  # (account_id, region)
 

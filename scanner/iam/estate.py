@@ -38,7 +38,7 @@ from scanner.iam.paths import (
     paths_by_notebook,
 )
 from scanner.iam.policy import Policy, parse_policy, parse_policy_any
-from scanner.snapshot import OutcomeStatus, Snapshot
+from scanner.model.snapshot import OutcomeStatus, Snapshot
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
 UNUSABLE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})

@@ -23,7 +23,7 @@ from typing import Any
 from scanner.errors import InputError
 from scanner.iam.evaluator import is_service_linked_role_arn
 from scanner.iam.policy import Effect, Policy, parse_policy_any
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

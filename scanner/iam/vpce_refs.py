@@ -21,7 +21,7 @@ from scanner.iam.estate import KnownEndpoint
 from scanner.iam.evaluator import is_service_linked_role_arn
 from scanner.iam.glob import glob_match
 from scanner.iam.policy import Policy, Statement, parse_policy_any
-from scanner.snapshot import Snapshot
+from scanner.model.snapshot import Snapshot
 
 VPCE_KEY = "aws:sourcevpce"
 PAIRED = {"notebook": "api", "api": "notebook"}

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scanner.errors import InputError
+from scanner.model.record import RunRecord
 from scanner.reporting.csvout import write_csv
 from scanner.reporting.htmlout import write_html
 from scanner.reporting.jsonout import write_json
 
-if TYPE_CHECKING:
-    from scanner.run import RunResult
-
-Writer = Callable[["RunResult", Path], Path]
+Writer = Callable[[RunRecord, Path], Path]
 
 WRITERS: dict[str, tuple[str, Writer]] = {
     "json": ("findings.json", write_json),
@@ -35,10 +32,10 @@ def parse_formats(text: str) -> list[str]:
     return names
 
 
-def write_reports(result: RunResult, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
+def write_reports(record: RunRecord, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
     """Write each requested format into ``out_dir``; returns format → path."""
     written: dict[str, Path] = {}
     for fmt in formats:
         filename, writer = WRITERS[fmt]
-        written[fmt] = writer(result, out_dir / filename)
+        written[fmt] = writer(record, out_dir / filename)
     return written

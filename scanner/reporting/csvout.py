@@ -11,13 +11,11 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from scanner.models import Finding
+from scanner.model.finding import Finding
+from scanner.model.record import RunRecord
 from scanner.reporting.atomic import write_text_atomic
-
-if TYPE_CHECKING:
-    from scanner.run import RunResult
 
 COLUMNS = [
     "run_id",
@@ -79,11 +77,11 @@ def finding_row(run_id: str, finding: Finding) -> list[str]:
     return [sanitize_cell(cell) for cell in raw]
 
 
-def write_csv(result: RunResult, path: Path) -> Path:
+def write_csv(record: RunRecord, path: Path) -> Path:
     """Write ``findings.csv``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for finding in result.findings:
-        writer.writerow(finding_row(result.run_id, finding))
+    for finding in record.findings:
+        writer.writerow(finding_row(record.run_id, finding))
     return write_text_atomic(path, buf.getvalue())

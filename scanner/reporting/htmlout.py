@@ -8,15 +8,14 @@ inline script add filtering.  Jinja2 autoescaping keeps account data (tags, name
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from scanner.models import SEVERITY_RANK, Finding, Status
+from scanner.model.finding import SEVERITY_RANK, Finding, Status
+from scanner.model.record import RunRecord
 from scanner.reporting.atomic import write_text_atomic
-
-if TYPE_CHECKING:
-    from scanner.run import RunResult
+from scanner.reporting.document import run_document
 
 _STATUS_ORDER = {Status.ERROR: 0, Status.FAIL: 1, Status.PASS: 2, Status.NOT_APPLICABLE: 3}
 
@@ -40,18 +39,18 @@ def _environment() -> Environment:
     )
 
 
-def render_html(result: RunResult) -> str:
+def render_html(record: RunRecord) -> str:
     """Render the report page as a string."""
     template = _environment().get_template("report.html.j2")
     context: dict[str, Any] = {
-        "run": result.run_document(),
-        "summary": result.summary(),
-        "findings": sorted(result.findings, key=sort_key),
-        "collector_errors": result.collector_errors,
+        "run": run_document(record),
+        "summary": record.summary(),
+        "findings": sorted(record.findings, key=sort_key),
+        "collector_errors": record.collector_errors,
     }
     return template.render(**context)
 
 
-def write_html(result: RunResult, path: Path) -> Path:
+def write_html(record: RunRecord, path: Path) -> Path:
     """Write ``report.html``."""
-    return write_text_atomic(path, render_html(result))
+    return write_text_atomic(path, render_html(record))

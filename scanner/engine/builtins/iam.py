@@ -2,7 +2,7 @@
 
 The analysis itself lives in :mod:`scanner.iam` (no engine imports there); this module only
 turns it into findings.  It runs **once per scan**: :func:`shared_analysis` caches the
-:class:`~scanner.iam.estate.EstateAnalysis` on the identity of the enriched estate, which
+:class:`~scanner.iam.estate.EstateAnalysis` in the evaluation's :class:`CheckContext`, which
 :func:`scanner.engine.evaluate` shares between all rules of one evaluation, so the five rules
 (and every principal within them) reuse one inventory and one path search.
 
@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.engine.checks import CheckContext, CheckResult, Subject
-from scanner.enrichment.estate import Estate
 from scanner.iam.estate import (
     PRESIGN,
     EstateAnalysis,
@@ -35,17 +34,18 @@ from scanner.iam.inventory import Principal
 from scanner.iam.paths import PrincipalAnalysis, PublicPath
 from scanner.iam.policy import Effect
 from scanner.iam.vpce_refs import judge, policy_documents, references
-from scanner.snapshot import GLOBAL_REGION
+from scanner.model.snapshot import GLOBAL_REGION
 
 Pair = tuple[Subject, CheckResult]
-_CACHE: list[tuple[Estate, EstateAnalysis]] = []
+_MEMO_KEY = "iam.analysis"
 
 
 def shared_analysis(ctx: CheckContext) -> EstateAnalysis:
-    """The estate's IAM analysis, computed on first use and reused by every IAM rule."""
-    for estate, result in _CACHE:
-        if estate is ctx.estate:
-            return result
+    """The estate's IAM analysis, computed on first use and reused by every IAM rule of the
+    same evaluation (kept in the evaluation's own ``memo``, never in module state)."""
+    cached = ctx.memo.get(_MEMO_KEY)
+    if isinstance(cached, EstateAnalysis):
+        return cached
     cfg = ctx.config
     result = analyze_estate(
         ctx.snapshot,
@@ -53,7 +53,7 @@ def shared_analysis(ctx: CheckContext) -> EstateAnalysis:
         approved_vpc_endpoints=cfg.approved_vpc_endpoints,
         approved_vpcs=cfg.approved_vpcs,
     )
-    _CACHE[:] = [(ctx.estate, result)]  # one scan at a time; never keep old estates alive
+    ctx.memo[_MEMO_KEY] = result
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
-from scanner.snapshot import OutcomeStatus
+from scanner.model.snapshot import OutcomeStatus
 
 
 def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) -> CheckResult:

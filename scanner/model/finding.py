@@ -73,6 +73,14 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     frameworks: dict[str, list[str]] = field(default_factory=dict)
     remediation: dict[str, Any] = field(default_factory=dict)
+    # The waiver in force for this finding (accepted risk), as the waiver's own fields plus
+    # its ``id``.  A waived finding keeps its real status; only ``--fail-on`` ignores it.
+    waiver: dict[str, Any] | None = None
+
+    @property
+    def waived(self) -> bool:
+        """True when an unexpired waiver covers this finding."""
+        return self.waiver is not None
 
     @cached_property
     def fingerprint(self) -> str:
@@ -87,4 +95,25 @@ class Finding:
         out["status"] = str(self.status)
         out["severity"] = str(self.severity)
         out["fingerprint"] = self.fingerprint
+        out["waived"] = self.waived
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict` (derived keys are recomputed, not trusted)."""
+        return cls(
+            rule_id=data["rule_id"],
+            status=Status(data["status"]),
+            severity=Severity(data["severity"]),
+            account_id=data["account_id"],
+            region=data["region"],
+            resource_type=data["resource_type"],
+            resource_id=data["resource_id"],
+            title=data["title"],
+            message=data["message"],
+            resource_arn=data.get("resource_arn"),
+            evidence=data.get("evidence") or {},
+            frameworks=data.get("frameworks") or {},
+            remediation=data.get("remediation") or {},
+            waiver=data.get("waiver"),
+        )

@@ -1,0 +1,1 @@
+"""History: the run store, drift between runs, baselines and evidence."""

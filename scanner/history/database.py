@@ -1,0 +1,141 @@
+"""Opening a store: the URL, the engine, the schema revision.
+
+SQLite is the embedded default (one file, WAL journal, ``synchronous=FULL``, foreign keys
+on); PostgreSQL serves teams (``postgresql+psycopg://user@host/db``; a plain
+``postgresql://`` URL is read as psycopg 3, the driver the scanner ships with).  Opening
+brings an older schema up to this build's revision with Alembic inside one transaction, and
+refuses a store written by a newer scanner, naming both revisions, before writing anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from scanner.errors import ScannerError
+from scanner.history.schema import HEAD_REVISION
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DEFAULT_FILE = "history.db"
+KNOWN_REVISIONS = ("0001", "0002")
+
+
+class StoreError(ScannerError):
+    """The store cannot be used as asked: bad URL, unreachable, newer schema, unknown run."""
+
+
+def default_url(directory: str | Path) -> str:
+    """The zero-config store: ``<directory>/history.db`` (directory: config ``output.dir``)."""
+    return f"sqlite:///{Path(directory) / DEFAULT_FILE}"
+
+
+def parse_url(text: str) -> URL:
+    """The URL as SQLAlchemy reads it, with ``postgresql://`` mapped to psycopg 3."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise StoreError(f"store.url {text!r} is not a database URL") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"store.url {mask(url)}: only sqlite:///PATH and postgresql+psycopg:// are supported"
+        )
+    return url
+
+
+def mask(url: URL | str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or in-memory SQLite)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database or "")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer and a killed writer leaves the file consistent;
+    # FULL: a committed transaction survives power loss too.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create(url: URL) -> sa.Engine:
+    """An engine for ``url``; for SQLite the file's directory is created (mode 0700)."""
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StoreError(
+                f"store {mask(url)}: cannot create {path.parent}: {exc.strerror}"
+            ) from None
+        if not path.exists():
+            # Created private before SQLite opens it: history names every resource.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    except NoSuchModuleError as exc:
+        raise StoreError(f"store.url {mask(url)}: no driver for it ({exc})") from None
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def describe_failure(url: URL, exc: DBAPIError) -> StoreError:
+    """One line for a store that cannot be opened (the driver's reason, password masked)."""
+    orig = exc.orig
+    if isinstance(orig, psycopg.Error):
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    else:
+        reason = str(orig) if orig is not None else str(exc)
+    return StoreError(f"store {mask(url)} cannot be opened: {reason}")
+
+
+def current_revision(conn: sa.Connection) -> str | None:
+    """The schema revision recorded in the store (None: a new, empty store)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_revision(url: URL, revision: str | None) -> None:
+    """Refuse a store whose schema this build does not know (written by a newer scanner)."""
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise StoreError(
+            f"store {mask(url)} has schema revision {revision}, newer than this scanner "
+            f"understands (up to {HEAD_REVISION}); upgrade privatelink-scanner to read it"
+        )
+
+
+def upgrade(conn: sa.Connection) -> None:
+    """Bring the schema to :data:`HEAD_REVISION` on ``conn`` (inside its transaction)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, HEAD_REVISION)
+
+
+def connect_checked(engine: sa.Engine, url: URL) -> str | None:
+    """Connect once and return the schema revision, turning driver errors into one line."""
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_failure(url, exc) from None

@@ -1,0 +1,126 @@
+"""The store's tables as SQLAlchemy Core objects, for queries.
+
+The migrations in ``migrations/versions`` create these tables; this module describes the
+newest revision for the code that reads and writes them.  ``tests/test_store_schema.py``
+compares the two with Alembic's own autogenerate comparison, so they cannot drift apart.
+Documented for SQL users in the README ("The history store").
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+HEAD_REVISION = "0002"
+"""The newest schema revision this build knows; a store at a later one is refused."""
+
+TS = sa.DateTime(timezone=True)
+metadata = sa.MetaData()
+
+store_info = sa.Table(
+    "store_info",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    # Position among the runs whose snapshot and findings were stored (NULL otherwise):
+    # resource and finding versions are valid over ranges of it.
+    sa.Column("seq", sa.Integer, unique=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Column("schema_revision", sa.String(32), nullable=False),
+    sa.Column("rulepack_version", sa.String(64), nullable=False),
+    sa.Column("config_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("fail_on", sa.String(16), nullable=False),
+    sa.Column("accounts", sa.JSON, nullable=False),
+    sa.Column("regions", sa.JSON, nullable=False),
+    sa.Column("collectors", sa.JSON, nullable=False),
+    sa.Column("snapshot_meta", sa.JSON),
+    sa.Column("counts", sa.JSON),
+    sa.Column("waivers", sa.JSON),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("output_dir", sa.Text),
+    sa.Column("reports", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(255)),
+    sa.Column("snapshot_digest", sa.String(64)),
+    sa.Column("findings_digest", sa.String(64)),
+    sa.Column("prev_run_id", sa.String(64)),
+    sa.Column("prev_digest", sa.String(64)),
+    sa.Column("chain_digest", sa.String(64)),
+)
+
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)
+
+resource_versions = sa.Table(
+    "resource_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("resource_type", sa.String(64), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), sa.ForeignKey("blobs.hash"), nullable=False),
+    sa.Column("first_seq", sa.Integer, nullable=False),
+    sa.Column("until_seq", sa.Integer),
+    sa.Index("ix_resource_versions_span", "first_seq", "until_seq"),
+    sa.Index("ix_resource_versions_until", "until_seq"),
+)
+
+finding_versions = sa.Table(
+    "finding_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(32), nullable=False, index=True),
+    sa.Column("finding_hash", sa.String(64), nullable=False),
+    sa.Column("rule_id", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("resource_type", sa.String(64), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("resource_arn", sa.Text),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("waived", sa.Boolean, nullable=False),
+    sa.Column("waiver_id", sa.Text),
+    sa.Column("detail_hash", sa.String(64), sa.ForeignKey("blobs.hash"), nullable=False),
+    sa.Column("first_seq", sa.Integer, nullable=False),
+    sa.Column("until_seq", sa.Integer),
+    sa.Index("ix_finding_versions_span", "first_seq", "until_seq"),
+    sa.Index("ix_finding_versions_until", "until_seq"),
+)
+
+baselines = sa.Table(
+    "baselines",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+pruned_runs = sa.Table(
+    "pruned_runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("chain_digest", sa.String(64)),
+    sa.Column("pruned_at", TS, nullable=False),
+)
