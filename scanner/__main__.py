@@ -1,6 +1,6 @@
 """Allow ``python -m scanner``."""
 
-from scanner.cli import main
+from scanner.cli.app import main
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ line via :mod:`scanner.yamldoc`.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from scanner.errors import InputError
 from scanner.model.finding import Severity
+from scanner.waivers import Waiver, load_waivers_file
 from scanner.yamldoc import YamlDoc, load_yaml, pydantic_error
 
 DEFAULT_IAM_ACTIONS = [
@@ -65,6 +67,19 @@ class OutputConfig(_Strict):
     formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
 
 
+class StoreConfig(_Strict):
+    """The history store (README, "History, drift and baselines")."""
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<output.dir>/history.db",
+    )
+    lock: Literal["wait", "refuse"] = "wait"
+    lock_timeout: float = Field(default=3600.0, gt=0)
+    retention_days: int | None = Field(default=None, ge=1)
+    baseline: str | None = None
+
+
 class Config(_Strict):
     """The whole ``config.yaml``."""
 
@@ -82,6 +97,9 @@ class Config(_Strict):
     fail_on: Severity = Severity.LOW
     output: OutputConfig = Field(default_factory=OutputConfig)
     log_format: Literal["text", "json"] = "text"
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    waivers: list[Waiver] = Field(default_factory=list)
+    waivers_file: str | None = None
     # Directory that relative paths in this file (rule_packs) are resolved against.
     base_dir: str = Field(default=".", exclude=True)
     # Where the settings came from, so checks made later (collector names, rule ids) can
@@ -103,6 +121,19 @@ class Config(_Strict):
             if len(parts) < 3 or not parts[-1].isdigit():
                 raise ValueError(f"{region!r} is not an AWS region name such as us-west-2")
         return value
+
+    def all_waivers(self) -> list[Waiver]:
+        """Inline waivers plus those of ``waivers_file`` (relative to the config file)."""
+        extra = (
+            load_waivers_file(Path(self.base_dir) / self.waivers_file) if self.waivers_file else []
+        )
+        return [*self.waivers, *extra]
+
+    def digest(self) -> str:
+        """Hash of the effective settings (recorded with every run, so a changed config
+        explains changed findings)."""
+        text = self.model_dump_json(exclude={"base_dir"})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def rule_pack_paths(self) -> list[Path]:
         """User rule packs, resolved relative to the config file's directory."""

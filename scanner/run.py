@@ -1,8 +1,14 @@
 """One ``run()`` for everyone: the CLI, the demo and (later) the nightly scheduler call it.
 
 A run is: load config → collect a snapshot (or load a stored one) → enrich → evaluate rules
-and IAM analysis → findings → write reports.  The snapshot is written beside the reports so
-any run can be re-evaluated offline (``scanner scan --snapshot``) and compared later.
+and IAM analysis → waivers → findings → store → drift → reports → seal.  The snapshot is
+written beside the reports and into the history store, so any run can be re-evaluated
+offline (``scanner scan --snapshot``) and compared with any other (``scanner drift``).
+
+The store is written under its one-writer lock for the whole run.  The run's row reads
+``running`` until its reports are written; an exception records it ``failed`` and a signal
+or Ctrl-C records it ``interrupted`` (a SIGKILL leaves ``running``, which the next command
+turns into ``interrupted``), so a run never reads ``complete`` unless it is.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from scanner.collectors import collect
@@ -18,11 +24,15 @@ from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
 from scanner.enrichment import enrich
+from scanner.history.database import default_url
+from scanner.history.drift import drift_for_run
+from scanner.history.store import Store
 from scanner.model.finding import Finding, Severity
-from scanner.model.record import RunRecord
+from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
 from scanner.reporting import write_reports
+from scanner.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,12 @@ def new_run_id() -> str:
     """Sortable, unique run id: UTC timestamp plus a random suffix."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def store_url(config: Config, override: str | None = None) -> str:
+    """The history store a command uses: ``--store``, else ``store.url``, else
+    ``<output.dir>/history.db`` (the same file for every command run from one directory)."""
+    return override or config.store.url or default_url(config.output.dir)
 
 
 @dataclass
@@ -47,6 +63,9 @@ class RunOptions:
     fail_on: Severity | None = None
     run_id: str | None = None
     progress: Progress = field(default_factory=NullProgress)
+    store: str | None = None  # store URL overriding config (``--store``)
+    use_store: bool = True  # False: ``--no-store``, nothing kept
+    today: date | None = None  # waiver expiry is judged on this day (default: today, UTC)
 
 
 def evaluate_snapshot(
@@ -59,40 +78,101 @@ def evaluate_snapshot(
 
 
 def run(options: RunOptions) -> RunRecord:
-    """Collect (or load), evaluate and report.  Raises InputError for bad input."""
+    """Collect (or load), evaluate, store and report.  Raises InputError for bad input."""
     config = options.config
-    started = utc_now()
     run_id = options.run_id or new_run_id()
-    # Load (and so validate) the rule packs before spending minutes on collection.
+    # Validate everything the user wrote (rule packs, waivers) before spending minutes on
+    # collection, and before the store is touched.
     ruleset = load_config_ruleset(config)
+    waivers = config.all_waivers()
+    if not options.use_store:
+        return _scan(options, ruleset, waivers, run_id, utc_now(), None)
+    with (
+        Store.open(store_url(config, options.store)) as store,
+        store.writing(config.store.lock, config.store.lock_timeout),
+    ):
+        started = utc_now()
+        store.begin_run(
+            run_id,
+            started_at=started,
+            source=f"snapshot:{options.snapshot_path}" if options.snapshot_path else "collect",
+            fail_on=options.fail_on or config.fail_on,
+            config_hash=config.digest(),
+            rulepack_version=ruleset.version,
+        )
+        try:
+            return _scan(options, ruleset, waivers, run_id, started, store)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            store.end_run(run_id, RunStatus.INTERRUPTED, f"stopped by {type(exc).__name__}")
+            raise
+        except BaseException as exc:
+            store.end_run(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
 
-    if options.snapshot_path is not None:
-        snapshot = Snapshot.load(options.snapshot_path)
-        log.info("loaded snapshot %s", options.snapshot_path)
-        for missing in record_unrecorded(snapshot):
-            log.warning(
-                "snapshot has no outcome for collector %s in %s/%s: its rules will say ERROR",
-                missing.collector,
-                missing.account_id,
-                missing.region,
-            )
-    else:
-        snapshot = collect(config, regions=options.regions, progress=options.progress)
-    findings = evaluate_snapshot(snapshot, config, ruleset)
 
-    out_dir = (options.output_dir or Path(config.output.dir)) / run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _load_or_collect(options: RunOptions) -> Snapshot:
     if options.snapshot_path is None:
-        snapshot.save(out_dir / SNAPSHOT_FILE)
-    result = RunRecord(
+        return collect(options.config, regions=options.regions, progress=options.progress)
+    snapshot = Snapshot.load(options.snapshot_path)
+    log.info("loaded snapshot %s", options.snapshot_path)
+    for missing in record_unrecorded(snapshot):
+        log.warning(
+            "snapshot has no outcome for collector %s in %s/%s: its rules will say ERROR",
+            missing.collector,
+            missing.account_id,
+            missing.region,
+        )
+    return snapshot
+
+
+def _scan(
+    options: RunOptions,
+    ruleset: RuleSet,
+    waivers: list[Waiver],
+    run_id: str,
+    started: str,
+    store: Store | None,
+) -> RunRecord:
+    config = options.config
+    snapshot = _load_or_collect(options)
+    findings, states = apply_waivers(
+        evaluate_snapshot(snapshot, config, ruleset),
+        waivers,
+        options.today or datetime.now(UTC).date(),
+    )
+    for state in states:
+        if state.state != "active":
+            log.warning(
+                "waiver %s (%s on %s, owner %s, expires %s) is %s",
+                state.waiver.id,
+                state.waiver.rule_id,
+                state.waiver.resource,
+                state.waiver.owner,
+                state.waiver.expires,
+                state.state,
+            )
+    out_dir = (options.output_dir or Path(config.output.dir)) / run_id
+    record = RunRecord(
         run_id=run_id,
         snapshot=snapshot,
         findings=findings,
-        output_dir=out_dir,
         started_at=started,
         finished_at=utc_now(),
         fail_on=options.fail_on or config.fail_on,
+        rulepack_version=ruleset.version,
+        config_hash=config.digest(),
+        output_dir=out_dir,
+        waivers=[s.to_dict() for s in states],
     )
-    formats = options.formats or list(config.output.formats)
-    result.reports = write_reports(result, out_dir, formats)
-    return result
+    if store is not None:
+        store.save_results(record)
+        record.drift = drift_for_run(store, run_id, record.status, config.store.baseline)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if options.snapshot_path is None:
+        snapshot.save(out_dir / SNAPSHOT_FILE)
+    record.reports = write_reports(record, out_dir, options.formats or list(config.output.formats))
+    if store is not None:
+        store.finish_run(record)
+        if config.store.retention_days is not None:
+            store.prune(config.store.retention_days)
+    return record

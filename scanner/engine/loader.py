@@ -8,6 +8,8 @@ builtin, a bad severity, a missing ``on_missing`` and duplicate ids (across pack
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from scanner.engine.frameworks import load_frameworks, mappings_by_rule, read_do
 from scanner.engine.jmes import Expression, compile_expression
 from scanner.engine.rules import (
     CheckSpec,
+    Framework,
     JmespathCheck,
     OnMissing,
     PackSpec,
@@ -171,7 +174,18 @@ def load_ruleset(
         for r in rules
         if r.id not in set(disabled)
     ]
-    return RuleSet(rules=tuple(kept), frameworks=tuple(frameworks))
+    return RuleSet(
+        rules=tuple(kept), frameworks=tuple(frameworks), version=_version(docs, frameworks)
+    )
+
+
+def _version(docs: Sequence[YamlDoc], frameworks: Sequence[Framework]) -> str:
+    """Digest of the packs' parsed content and the framework mappings in effect."""
+    content = [[Path(d.source).name, d.value] for d in docs] + [
+        [f.file, [dataclasses.asdict(r) for r in f.requirements]] for f in frameworks
+    ]
+    text = json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_config_ruleset(config: Config) -> RuleSet:

@@ -174,6 +174,9 @@ class RuleSet:
 
     rules: tuple[Rule, ...]
     frameworks: tuple[Framework, ...] = ()
+    # Digest of every pack and framework file's content, recorded with each run: the same
+    # snapshot under another rule-pack version may give other findings.
+    version: str = ""
 
     def get(self, rule_id: str) -> Rule | None:
         """A rule by id, or None."""

@@ -155,6 +155,7 @@ class RunRow:
     output_dir: str | None
     reports: dict[str, str]
     waivers: list[dict[str, Any]]
+    collectors: list[dict[str, Any]]
     snapshot_digest: str | None
     findings_digest: str | None
     chain_digest: str | None
@@ -204,6 +205,7 @@ def _run_row(m: sa.RowMapping) -> RunRow:
         output_dir=m["output_dir"],
         reports=dict(m["reports"] or {}),
         waivers=list(m["waivers"] or []),
+        collectors=list(m["collectors"] or []),
         snapshot_digest=m["snapshot_digest"],
         findings_digest=m["findings_digest"],
         chain_digest=m["chain_digest"],

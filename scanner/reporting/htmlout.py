@@ -30,7 +30,7 @@ def sort_key(finding: Finding) -> tuple[int, int, str, str]:
     )
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
     return Environment(
         loader=PackageLoader("scanner.reporting", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -41,7 +41,7 @@ def _environment() -> Environment:
 
 def render_html(record: RunRecord) -> str:
     """Render the report page as a string."""
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     context: dict[str, Any] = {
         "run": run_document(record),
         "summary": record.summary(),

@@ -1,0 +1,80 @@
+"""The one command-line interface: ``scanner`` (also ``python -m scanner``).
+
+Every subcommand takes the same core flags (``--config``, ``--region``, ``--store``,
+``--log-format``, ``--verbose``) so a nightly job and a person type the same thing.  User
+mistakes end with a one-line message naming the file, line and problem, and exit status 2,
+never a traceback.  SIGTERM stops a scan the way Ctrl-C does, so its run is recorded
+``interrupted`` in the history store.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from scanner import __version__
+from scanner.cli import history, scan, tools
+from scanner.cli.common import EPILOG
+from scanner.errors import ExitCode, ScannerError
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="privatelink-scanner")
+def cli() -> None:
+    """Prove that SageMaker notebooks are reachable only over AWS PrivateLink.
+
+    \b
+    Quick start:
+      scanner demo                       scan an embedded demo account (moto)
+      scanner scan --region us-west-2    scan the account of your AWS credentials
+      scanner drift                      what changed since the previous scan
+      scanner runs list                  every stored run
+      scanner baseline set --name audit  pin the latest run as a baseline
+      scanner collect --output s.json.gz snapshot only (no evaluation)
+      scanner scan --snapshot s.json.gz  re-evaluate a stored snapshot offline
+      scanner rules list                 the rule catalog
+    """
+
+
+for command in (
+    scan.scan,
+    scan.collect,
+    scan.demo,
+    history.drift,
+    history.runs,
+    history.baseline,
+    history.evidence,
+    history.waivers,
+    tools.rules,
+    tools.iam,
+):
+    cli.add_command(command)
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM: unwind like Ctrl-C, so the running scan records itself ``interrupted``."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    """Console-script entry point: ScannerErrors become a message and their exit status."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except ScannerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
