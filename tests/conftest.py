@@ -57,3 +57,6 @@ def aws(moto: MotoServer) -> Any:
         return boto3.client(service, region_name=region, endpoint_url=moto.url)
 
     return make
+
+
+pytest_plugins = ["tests.storekit"]

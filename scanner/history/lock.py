@@ -96,6 +96,15 @@ class WriterLock:
             # The file stays: deleting it would race a waiter that already opened it.
             self._file.release()
         if self._conn is not None:
-            self._conn.close()  # ends the session, which releases its advisory locks
-            self._conn = None
+            # Unlock explicitly and drop the DBAPI connection rather than returning it to
+            # the pool: a pooled session would keep holding the advisory lock.
+            try:
+                self._conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._pg_key(self._conn)}
+                )
+                self._conn.commit()
+            finally:
+                self._conn.invalidate()
+                self._conn.close()
+                self._conn = None
         self.held = False
