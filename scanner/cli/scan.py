@@ -173,18 +173,7 @@ def print_drift(console: Any, drift: dict[str, Any] | None) -> None:
                 f"  {item['to']} {item['severity']} {item['rule_id']} {item['resource_id']}"
                 f" (was {item['from'] or 'absent'})"
             )
-        if d["unknown_scopes"]:
-            console.print(
-                f"  not compared ({len(d['unknown_scopes'])} scope(s) not fully seen): "
-                + ", ".join(
-                    sorted(
-                        {
-                            f"{u['resource_type']} {u['account_id']}/{u['region']}"
-                            for u in d["unknown_scopes"]
-                        }
-                    )[:5]
-                )
-            )
+        _print_unknown(console, d["unknown_scopes"])
     if drift.get("baseline_error"):
         console.print(f"[yellow]{drift['baseline_error']}[/yellow]")
 
@@ -312,3 +301,27 @@ def demo(
     if html is not None:
         click.echo(f"Open the HTML report: {html.resolve()}")
     sys.exit(int(ExitCode.INCOMPLETE if not record.complete else ExitCode.OK))
+
+
+def _print_unknown(console: Any, scopes: list[dict[str, Any]]) -> None:
+    """Name the scopes drift could not compare: failures first, and a count of those
+    turned off or legitimately unreadable (disabled collectors, SCPs from a member account),
+    which are the same every night."""
+    quiet = ("disabled", "not_collected")
+    loud = sorted(
+        {
+            f"{u['resource_type']} {u['account_id']}/{u['region']} ({u['reason']})"
+            for u in scopes
+            if u["status"] not in quiet
+        }
+    )
+    rest = len(
+        {(u["account_id"], u["region"], u["resource_type"]) for u in scopes if u["status"] in quiet}
+    )
+    if loud:
+        console.print(
+            f"  [magenta]not compared[/magenta] (not fully seen): {'; '.join(loud[:8])}"
+            + (f" (+{len(loud) - 8} more)" if len(loud) > 8 else "")
+        )
+    if rest:
+        console.print(f"  {rest} scope(s) disabled or not collected in either run: not compared")

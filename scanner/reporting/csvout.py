@@ -33,6 +33,8 @@ COLUMNS = [
     "frameworks",
     "remediation",
     "evidence",
+    "waived",
+    "waiver",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -73,6 +75,8 @@ def finding_row(run_id: str, finding: Finding) -> list[str]:
         _frameworks(finding),
         _remediation(finding),
         json.dumps(finding.evidence, sort_keys=True, default=str),
+        "true" if finding.waived else "false",
+        json.dumps(finding.waiver, sort_keys=True) if finding.waiver else "",
     ]
     return [sanitize_cell(cell) for cell in raw]
 
