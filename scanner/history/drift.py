@@ -160,21 +160,7 @@ def _resource(key: ResourceKey, change: str, paths: list[dict[str, Any]]) -> dic
 
 
 def _frame(findings: list[Finding]) -> pd.DataFrame:
-    rows = [
-        {
-            "fingerprint": f.fingerprint,
-            "rule_id": f.rule_id,
-            "status": str(f.status),
-            "severity": str(f.severity),
-            "account_id": f.account_id,
-            "region": f.region,
-            "resource_type": f.resource_type,
-            "resource_id": f.resource_id,
-            "message": f.message,
-            "waived": f.waived,
-        }
-        for f in findings
-    ]
+    rows = [f.flat() for f in findings]
     return pd.DataFrame(rows, columns=_FINDING_COLUMNS).drop_duplicates("fingerprint")
 
 

@@ -520,19 +520,8 @@ class Store:
             packed[digest] = (compressed, size)
             inserts.append(
                 {
-                    "fingerprint": f.fingerprint,
+                    **f.flat(),
                     "finding_hash": fh,
-                    "rule_id": f.rule_id,
-                    "status": str(f.status),
-                    "severity": str(f.severity),
-                    "account_id": f.account_id,
-                    "region": f.region,
-                    "resource_type": f.resource_type,
-                    "resource_id": f.resource_id,
-                    "resource_arn": f.resource_arn,
-                    "title": f.title,
-                    "message": f.message,
-                    "waived": f.waived,
                     "waiver_id": (f.waiver or {}).get("id"),
                     "detail_hash": digest,
                     "first_seq": seq,

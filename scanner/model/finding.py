@@ -98,6 +98,24 @@ class Finding:
         out["waived"] = self.waived
         return out
 
+    def flat(self) -> dict[str, Any]:
+        """The scalar fields as plain values: one row of a table (the store's finding
+        columns, the drift frame), without evidence, remediation or frameworks."""
+        return {
+            "fingerprint": self.fingerprint,
+            "rule_id": self.rule_id,
+            "status": str(self.status),
+            "severity": str(self.severity),
+            "account_id": self.account_id,
+            "region": self.region,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "resource_arn": self.resource_arn,
+            "title": self.title,
+            "message": self.message,
+            "waived": self.waived,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """Inverse of :meth:`to_dict` (derived keys are recomputed, not trusted)."""
