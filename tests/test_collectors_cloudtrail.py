@@ -1,4 +1,10 @@
-"""Review findings on the collectors, reproduced over HTTP against moto's server."""
+"""The CloudTrail collector seeing trails homed in a region that is not scanned.
+
+A multi-region trail appears in every region as a shadow trail, so a scan of us-west-2 alone
+must collect the account's us-east-1 multi-region trail (with its home region and logging
+status) and cloudtrail-multi-region-enabled must PASS on it; a single-region trail of another
+region stays invisible.  Over HTTP against moto's server.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,13 @@
-"""Adversarial review of the path analysis (issue #3): contexts the candidate search missed.
+"""Edge cases of the IAM path analysis (issue #3): contexts the candidate search must try.
 
-Each test is a policy shape where AWS allows a request from outside the approved endpoints but
-the finite candidate search found no context that gets through (a false PASS), or a snapshot
-shape that made SCPs look stricter than AWS applies them.  Each varies one thing from a closed
-baseline, so the closed twin is asserted too.
+Each test is a policy shape where AWS allows a request from outside the approved endpoints and
+the finite candidate search has to find the context that gets through, or it reports a false
+PASS: NotIpAddress guards, ``?``/``*`` wildcards around an approved endpoint id, policy
+variables, two patterns on one key, out-of-range dates and numbers, dates spelled as the
+evaluator reads them.  Others are SCP shapes that must not look stricter than AWS applies
+them: a principal exempted from the guard, SCPs disabled, a level missing from the snapshot,
+SCPs attached but unreadable.  Each varies one thing from a closed baseline, so the closed
+twin is asserted too.
 """
 
 from __future__ import annotations
