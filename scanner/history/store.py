@@ -121,9 +121,10 @@ def chain_digest(row: dict[str, Any]) -> str:
     return content_hash(canonical_bytes(doc))
 
 
-def _pack(obj: Any) -> tuple[str, bytes, int]:
+def _canonical(obj: Any) -> tuple[str, bytes]:
+    """Content hash and canonical bytes (compressed only when the blob is new)."""
     body = canonical_bytes(obj)
-    return content_hash(body), zlib.compress(body, 6), len(body)
+    return content_hash(body), body
 
 
 def unpack(body: bytes) -> Any:
@@ -455,20 +456,40 @@ class Store:
             )
         return found
 
-    def _put_blobs(self, conn: sa.Connection, packed: dict[str, tuple[bytes, int]]) -> None:
+    def _put_blobs(self, conn: sa.Connection, packed: dict[str, bytes]) -> None:
+        """Store the contents not stored yet (hash -> canonical bytes), zlib-compressed."""
         have = self._existing_blobs(conn, list(packed))
-        new = [{"hash": h, "body": b, "size": n} for h, (b, n) in packed.items() if h not in have]
+        new = [
+            {"hash": h, "body": zlib.compress(b, 6), "size": len(b)}
+            for h, b in packed.items()
+            if h not in have
+        ]
         if new:
             conn.execute(sa.insert(t.blobs), new)
 
     def _open_versions(
         self, conn: sa.Connection, table: sa.Table, key_cols: Sequence[str], hash_col: str
-    ) -> dict[tuple[str, ...], int]:
+    ) -> dict[tuple[str, ...], list[int]]:
+        """The open versions (the latest stored run): (key..., hash) -> version ids.  A list,
+        so two identical items in one run stay two items in every later run."""
         cols = [table.c[c] for c in key_cols] + [table.c[hash_col], table.c.id]
-        result: dict[tuple[str, ...], int] = {}
+        result: dict[tuple[str, ...], list[int]] = {}
         for row in conn.execute(sa.select(*cols).where(table.c.until_seq.is_(None))):
-            result[tuple(row[:-1])] = row[-1]
+            result.setdefault(tuple(row[:-1]), []).append(row[-1])
         return result
+
+    @staticmethod
+    def _still_open(current: dict[tuple[str, ...], list[int]], key: tuple[str, ...]) -> bool:
+        """Consume one open version equal to ``key``; False when none is left (insert)."""
+        ids = current.get(key)
+        if not ids:
+            return False
+        ids.pop()
+        return True
+
+    @staticmethod
+    def _leftover(current: dict[tuple[str, ...], list[int]]) -> list[int]:
+        return [i for ids in current.values() for i in ids]
 
     def _close(self, conn: sa.Connection, table: sa.Table, ids: list[int], seq: int) -> None:
         for i in range(0, len(ids), _CHUNK):
@@ -482,18 +503,18 @@ class Store:
         keys = ("account_id", "region", "resource_type", "resource_id")
         current = self._open_versions(conn, t.resource_versions, keys, "content_hash")
         rows: list[tuple[str, ...]] = []
-        packed: dict[str, tuple[bytes, int]] = {}
+        packed: dict[str, bytes] = {}
         inserts: list[dict[str, Any]] = []
         for res in snap.iter_resources():
             body = canonical_record(res.type, {"arn": res.arn, "data": res.data})
-            digest, compressed, size = _pack(body)
+            digest, raw = _canonical(body)
             row = (res.account_id, res.region, res.type, res.id, digest)
             rows.append(row)
-            if current.pop(row, None) is None:
-                packed[digest] = (compressed, size)
+            if not self._still_open(current, row):
+                packed[digest] = raw
                 inserts.append(dict(zip((*keys, "content_hash"), row, strict=True)))
         self._put_blobs(conn, packed)
-        self._close(conn, t.resource_versions, list(current.values()), seq)
+        self._close(conn, t.resource_versions, self._leftover(current), seq)
         if inserts:
             conn.execute(sa.insert(t.resource_versions), [{**r, "first_seq": seq} for r in inserts])
         return rows
@@ -503,12 +524,12 @@ class Store:
     ) -> list[tuple[str, str]]:
         current = self._open_versions(conn, t.finding_versions, ("fingerprint",), "finding_hash")
         rows: list[tuple[str, str]] = []
-        packed: dict[str, tuple[bytes, int]] = {}
+        packed: dict[str, bytes] = {}
         inserts: list[dict[str, Any]] = []
         for f in findings:
             fh = finding_hash(f)
             rows.append((f.fingerprint, fh))
-            if current.pop((f.fingerprint, fh), None) is not None:
+            if self._still_open(current, (f.fingerprint, fh)):
                 continue
             detail = {
                 "evidence": f.evidence,
@@ -516,8 +537,8 @@ class Store:
                 "remediation": f.remediation,
                 "waiver": f.waiver,
             }
-            digest, compressed, size = _pack(detail)
-            packed[digest] = (compressed, size)
+            digest, raw = _canonical(detail)
+            packed[digest] = raw
             inserts.append(
                 {
                     **f.flat(),
@@ -528,7 +549,7 @@ class Store:
                 }
             )
         self._put_blobs(conn, packed)
-        self._close(conn, t.finding_versions, list(current.values()), seq)
+        self._close(conn, t.finding_versions, self._leftover(current), seq)
         for i in range(0, len(inserts), _CHUNK):
             conn.execute(sa.insert(t.finding_versions), inserts[i : i + _CHUNK])
         return rows
