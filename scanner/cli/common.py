@@ -132,3 +132,18 @@ def format_option(choices: list[str], default: str) -> Callable[[F], F]:
         )(func)
 
     return deco
+
+
+def output_file_option(help_text: str) -> Callable[[F], F]:
+    """A required ``--output FILE`` (a snapshot, an evidence pack)."""
+
+    def deco(func: F) -> F:
+        return click.option(
+            "--output",
+            "output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help=help_text,
+        )(func)
+
+    return deco

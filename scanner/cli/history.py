@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import config_option, format_option, store_option
+from scanner.cli.common import config_option, format_option, output_file_option, store_option
 from scanner.cli.scan import print_drift
 from scanner.config import Config, load_config
 from scanner.errors import ExitCode
@@ -275,13 +275,7 @@ def evidence() -> None:
 
 @evidence.command("export")
 @click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The zip file to write.",
-)
+@output_file_option("The zip file to write.")
 @config_option
 @store_option
 def evidence_export(

@@ -13,6 +13,7 @@ from scanner.cli.common import (
     config_option,
     log,
     logging_options,
+    output_file_option,
     progress_for,
     region_option,
     report_options,
@@ -227,13 +228,7 @@ def scan(
 @click.command(epilog=EPILOG)
 @config_option
 @region_option
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the snapshot (gzip JSON, e.g. snap.json.gz).",
-)
+@output_file_option("Where to write the snapshot (gzip JSON, e.g. snap.json.gz).")
 @logging_options
 def collect(
     config_path: Path | None,

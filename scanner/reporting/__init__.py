@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from scanner.errors import InputError
@@ -20,14 +20,16 @@ WRITERS: dict[str, tuple[str, Writer]] = {
 }
 
 
-def parse_formats(text: str) -> list[str]:
-    """``"csv,html"`` → ``["csv", "html"]``, rejecting unknown names."""
+def parse_formats(
+    text: str, choices: Collection[str] = tuple(WRITERS), what: str = "report"
+) -> list[str]:
+    """``"csv,html"`` → ``["csv", "html"]``, rejecting names outside ``choices``."""
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    unknown = [n for n in names if n not in WRITERS]
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
         raise InputError(
-            f"unknown report format(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(WRITERS)}"
+            f"unknown {what} format(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(choices)}"
         )
     return names
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError
+from scanner.reporting import parse_formats
 from scanner.reporting.atomic import write_text_atomic
 from scanner.reporting.csvout import sanitize_cell
 from scanner.reporting.htmlout import environment
@@ -38,14 +38,7 @@ TRANSITIONS = ("new", "resolved", "regressed", "error_changes", "not_seen")
 
 def parse_drift_formats(text: str | None) -> list[str]:
     """``--format`` of ``scanner drift`` (default: json only)."""
-    names = [p.strip().lower() for p in (text or "json").split(",") if p.strip()]
-    unknown = [n for n in names if n not in DRIFT_FORMATS]
-    if unknown or not names:
-        raise InputError(
-            f"unknown drift format(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(DRIFT_FORMATS)}"
-        )
-    return names
+    return parse_formats(text or "json", DRIFT_FORMATS, "drift")
 
 
 def _cell(value: Any) -> str:
