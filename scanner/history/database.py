@@ -10,6 +10,7 @@ refuses a store written by a newer scanner, naming both revisions, before writin
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from scanner.history.schema import HEAD_REVISION
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_FILE = "history.db"
 KNOWN_REVISIONS = ("0001", "0002")
+# ":password@" in a URL that cannot be parsed, hidden before the text is shown.
+_PASSWORD = re.compile(r":[^:/@]*@")
 
 
 class StoreError(ScannerError):
@@ -42,8 +45,11 @@ def parse_url(text: str) -> URL:
     """The URL as SQLAlchemy reads it, with ``postgresql://`` mapped to psycopg 3."""
     try:
         url = make_url(text)
-    except ArgumentError:
-        raise StoreError(f"store.url {text!r} is not a database URL") from None
+    except (ArgumentError, ValueError):
+        raise StoreError(
+            f"store.url {_PASSWORD.sub(':***@', text)!r} is not a database URL "
+            "(expected sqlite:///PATH or postgresql+psycopg://user@host:5432/db)"
+        ) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("sqlite", "postgresql"):

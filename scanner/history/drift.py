@@ -195,13 +195,16 @@ def finding_transitions(
     ident["to"] = merged["status_to"]
 
     def visible(row: pd.Series) -> bool:
+        """The later run looked where this FAIL was: its scope was seen, and either its rule
+        ran or its resource is gone (a rule with no resources left yields no findings)."""
         scope = (row["account_id"], row["region"], row["resource_type"])
+        key = (*scope, row["resource_id"])
         region_ok = row["region"] in after_regions or row["region"] in (GLOBAL_REGION, "unknown")
         return (
             scope not in unknown
             and row["account_id"] in after_accounts
             and region_ok
-            and row["rule_id"] in evaluated_rules
+            and (row["rule_id"] in evaluated_rules or key not in after_resources)
         )
 
     seen_gone = gone & was_fail & ident.apply(visible, axis=1).astype(bool)

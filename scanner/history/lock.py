@@ -51,11 +51,21 @@ class WriterLock:
         if self._conn is None:
             self._conn = self._engine.connect()
         conn = self._conn
-        got = conn.execute(
-            sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._pg_key(conn)}
-        ).scalar_one()
+        got = bool(
+            conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._pg_key(conn)}
+            ).scalar_one()
+        )
         conn.commit()
-        return bool(got)
+        if not got:  # keep no session open while waiting or after giving up
+            self._drop_connection()
+        return got
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
 
     def try_acquire(self) -> bool:
         """One attempt; True when the lock is now held."""
@@ -104,7 +114,5 @@ class WriterLock:
                 )
                 self._conn.commit()
             finally:
-                self._conn.invalidate()
-                self._conn.close()
-                self._conn = None
+                self._drop_connection()
         self.held = False
