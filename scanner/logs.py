@@ -39,6 +39,7 @@ def setup_logging(fmt: str = "text", verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # botocore is chatty at INFO (credential discovery); keep it to warnings.
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+    # botocore is chatty at INFO (credential discovery), alembic announces its dialect on
+    # every store opened: keep them to warnings.
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -189,7 +189,8 @@ def _run_all(
 ) -> None:
     if not tasks:
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
+    try:
         futures = {
             pool.submit(run_collector, spec, factory, scope): (spec, scope) for spec, scope in tasks
         }
@@ -199,6 +200,12 @@ def _run_all(
             snapshot.record(outcome)
             _store(snapshot, scope, records)
             advance(STAGE, f"{spec.name} {scope.region}")
+    except BaseException:
+        # Interrupted (SIGTERM, Ctrl-C) or failed: start no queued collector, so no new AWS
+        # call is made; the ones in flight finish their current call and are dropped.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _store(snapshot: Snapshot, scope: Scope, records: list[Record]) -> None:

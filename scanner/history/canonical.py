@@ -206,4 +206,29 @@ def for_diff(resource_type: str, record: dict[str, Any]) -> dict[str, Any]:
     """
     out = canonical_record(resource_type, record)
     _apply(_EMBEDDED_STEPS, resource_type, out, _parse_in_place)
+    if resource_type == "iam:policy":
+        _add_default_document(out)
     return out
+
+
+DEFAULT_DOCUMENT = "DefaultVersionDocument"
+"""Diff-only field of ``iam:policy``: the document of its default version.
+
+A managed policy changes by gaining a version, so the raw diff shows only "version v2
+added" and the default flags moving.  What matters is the policy in force: diffing the
+default version's document names the statement and condition that changed (the endpoint
+ids a new version no longer requires) the way an inline policy's diff does."""
+
+
+def _add_default_document(record: dict[str, Any]) -> None:
+    data = record.get("data")
+    if not isinstance(data, dict):
+        return
+    versions = data.get("PolicyVersionList")
+    if not isinstance(versions, list):
+        return
+    default = next(
+        (v for v in versions if isinstance(v, dict) and v.get("IsDefaultVersion") is True), None
+    )
+    if default is not None and "Document" in default:
+        data[DEFAULT_DOCUMENT] = default["Document"]

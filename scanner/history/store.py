@@ -58,6 +58,12 @@ from scanner.model.snapshot import CollectorOutcome, Snapshot
 log = logging.getLogger(__name__)
 
 ResourceKey = tuple[str, str, str, str]  # account, region, type, id
+
+
+class UnknownRun(StoreError):
+    """No run has that id (or id prefix)."""
+
+
 _CHUNK = 500
 
 
@@ -612,8 +618,11 @@ class Store:
         if exact or len(found) == 1:
             return _run_row((exact or found)[0])
         if not found:
-            raise StoreError(f"no run {run_id!r} in the store {self.display_url}")
-        raise StoreError(f"run id prefix {run_id!r} is ambiguous ({len(found)} runs)")
+            raise UnknownRun(f"no run {run_id!r} in the store {self.display_url}")
+        raise StoreError(
+            f"run id prefix {run_id!r} is ambiguous ({len(found)} runs: "
+            f"{', '.join(sorted(m['id'] for m in found)[:5])}); give more of the id"
+        )
 
     def latest(self, *, before: RunRow | None = None) -> RunRow | None:
         """The newest finished run (complete or incomplete), optionally older than
@@ -744,7 +753,7 @@ class Store:
             return self.run(base.run_id), base
         try:
             return self.run(ref), None
-        except StoreError:
+        except UnknownRun:
             raise StoreError(
                 f"{ref!r} is neither a run id nor a baseline name in the store "
                 f"{self.display_url} (see `scanner runs list`, `scanner baseline list`)"
