@@ -21,8 +21,8 @@ from bench_paths import ACCT, NOTEBOOKS, build_snapshot
 
 from scanner.collectors import COLLECTORS
 from scanner.config import Config
-from scanner.run import evaluate_snapshot
 from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.run import evaluate_snapshot
 
 REGION = "us-west-2"
 VPCS = 10
