@@ -42,6 +42,7 @@ browser:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_paths.py
 	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_store.py --runs 30
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
