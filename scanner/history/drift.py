@@ -207,7 +207,11 @@ def finding_transitions(
             and (row["rule_id"] in evaluated_rules or key not in after_resources)
         )
 
-    seen_gone = gone & was_fail & ident.apply(visible, axis=1).astype(bool)
+    # Only FAILs that vanished need the row-wise visibility test (a handful per night).
+    candidates = gone & was_fail
+    seen_gone = candidates.copy()
+    if candidates.any():
+        seen_gone[candidates] = ident[candidates].apply(visible, axis=1).astype(bool)
     resolved = (was_fail & s_to.isin(["PASS", "NOT_APPLICABLE"])) | seen_gone
     not_seen = gone & was_fail & ~seen_gone
     new = now_fail & s_from.isin(["", "NOT_APPLICABLE"])
