@@ -60,6 +60,21 @@ class IamConfig(_Strict):
     actions: list[str] = Field(default_factory=lambda: list(DEFAULT_IAM_ACTIONS))
 
 
+class PublicPathsConfig(_Strict):
+    """Which outbound-only routes the public-access-path verdicts count as a path.
+
+    An internet gateway route is always a path.  A NAT gateway or an egress-only internet
+    gateway admits no connection from the internet, but it lets code in the notebook or
+    Studio app send data to any host on it: under HIPAA transmission security and PCI DSS
+    1.3.2 (outbound traffic restricted to what is necessary) that is a way out, so both
+    count by default.  An estate whose NAT egress passes an inspecting firewall can turn
+    them off; the routes are then still named in the evidence.
+    """
+
+    nat_gateway: bool = True
+    egress_only_internet_gateway: bool = True
+
+
 class OutputConfig(_Strict):
     """Where reports go and in which formats."""
 
@@ -94,6 +109,7 @@ class Config(_Strict):
     approved_vpc_endpoints: list[str] = Field(default_factory=list)
     approved_vpcs: list[str] = Field(default_factory=list)
     iam: IamConfig = Field(default_factory=IamConfig)
+    public_paths: PublicPathsConfig = Field(default_factory=PublicPathsConfig)
     fail_on: Severity = Severity.LOW
     output: OutputConfig = Field(default_factory=OutputConfig)
     log_format: Literal["text", "json"] = "text"

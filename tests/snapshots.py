@@ -27,6 +27,11 @@ NOTEBOOK = "analytics"
 EP_NOTEBOOK = "vpce-notebook"
 EP_API = "vpce-api"
 EP_RUNTIME = "vpce-runtime"
+EP_STUDIO = "vpce-studio"
+DOMAIN = "d-compliant"
+PROFILE = "alice"
+SPACE = "shared"
+KMS_KEY = "arn:aws:kms:us-west-2:111122223333:key/1234"
 VGW = "vgw-0a1"
 TRAIL = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org"
 
@@ -34,6 +39,7 @@ SERVICES = {
     EP_NOTEBOOK: f"aws.sagemaker.{REGION}.notebook",
     EP_API: f"com.amazonaws.{REGION}.sagemaker.api",
     EP_RUNTIME: f"com.amazonaws.{REGION}.sagemaker.runtime",
+    EP_STUDIO: f"aws.sagemaker.{REGION}.studio",
 }
 
 RESTRICTED_POLICY = json.dumps(
@@ -102,6 +108,10 @@ COLLECTORS: dict[str, tuple[str, list[str]]] = {
     "route53resolver.rules": (REGION, ["route53resolver:rule"]),
     "route53resolver.rule-associations": (REGION, ["route53resolver:rule-association"]),
     "sagemaker.notebook-instances": (REGION, ["sagemaker:notebook-instance"]),
+    "sagemaker.domains": (REGION, ["sagemaker:domain"]),
+    "sagemaker.user-profiles": (REGION, ["sagemaker:user-profile"]),
+    "sagemaker.spaces": (REGION, ["sagemaker:space"]),
+    "sagemaker.app-image-configs": (REGION, ["sagemaker:app-image-config"]),
     "cloudtrail.trails": (REGION, ["cloudtrail:trail"]),
     "iam": ("global", ["iam:user", "iam:group", "iam:role", "iam:policy"]),
     "organizations": (
@@ -263,10 +273,73 @@ def compliant_snapshot() -> Snapshot:
         },
         arn=TRAIL,
     )
+    add_studio(s)
     add_iam_and_organization(s)
     for name, (region, types) in COLLECTORS.items():
         s.record(CollectorOutcome(name, ACCOUNT, region, types, OutcomeStatus.OK))
     return s
+
+
+def add_studio(s: Snapshot) -> None:
+    """A VpcOnly, IAM-mode Studio domain done right in the compliant VPC: its subnet is the
+    notebook's (no internet route), the dedicated group, a customer managed key, one user
+    profile and one space; the Studio endpoint is in :data:`SERVICES`."""
+    domain_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{DOMAIN}"
+    s.add(
+        ACCOUNT,
+        REGION,
+        "sagemaker:domain",
+        DOMAIN,
+        {
+            "DomainId": DOMAIN,
+            "DomainArn": domain_arn,
+            "DomainName": "compliant",
+            "Status": "InService",
+            "AuthMode": "IAM",
+            "AppNetworkAccessType": "VpcOnly",
+            "VpcId": VPC,
+            "SubnetIds": [SUBNET],
+            "KmsKeyId": KMS_KEY,
+            "DefaultUserSettings": {
+                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/studio-execution",
+                "SecurityGroups": [SG_ENDPOINT],
+            },
+            "Tags": [],
+        },
+        arn=domain_arn,
+    )
+    profile_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN}/{PROFILE}"
+    s.add(
+        ACCOUNT,
+        REGION,
+        "sagemaker:user-profile",
+        f"{DOMAIN}/{PROFILE}",
+        {
+            "DomainId": DOMAIN,
+            "UserProfileName": PROFILE,
+            "UserProfileArn": profile_arn,
+            "Status": "InService",
+            "UserSettings": {},
+            "Tags": [{"Key": "team", "Value": "research"}],
+        },
+        arn=profile_arn,
+    )
+    space_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/{DOMAIN}/{SPACE}"
+    s.add(
+        ACCOUNT,
+        REGION,
+        "sagemaker:space",
+        f"{DOMAIN}/{SPACE}",
+        {
+            "DomainId": DOMAIN,
+            "SpaceName": SPACE,
+            "SpaceArn": space_arn,
+            "Status": "InService",
+            "SpaceSettings": {"AppType": "JupyterLab"},
+            "Tags": [],
+        },
+        arn=space_arn,
+    )
 
 
 def add_iam_and_organization(s: Snapshot) -> None:

@@ -36,9 +36,9 @@ def _endpoints(aws: Any, **filters: str) -> dict[str, dict[str, Any]]:
     return {e["VpcEndpointId"]: e for e in items}
 
 
-def test_manifest_lists_every_issue2_rule_and_eight_mistakes(demo: DemoManifest) -> None:
+def test_manifest_lists_every_rule_and_twelve_mistakes(demo: DemoManifest) -> None:
     assert set(demo.expected_fail) == set(DEMO_RULES)
-    assert len(demo.mistakes) == 8
+    assert len(demo.mistakes) == 12
     seen_by_rules = [m for m in demo.mistakes if m.rule_id is not None]
     for mistake in seen_by_rules:
         assert mistake.resource_id in demo.expected_fail[str(mistake.rule_id)]
@@ -77,13 +77,13 @@ def test_prod_vpc_endpoints_dns_vpn_and_flow_logs(aws: Any, demo: DemoManifest) 
         assert answer[key]["Value"] is True
     eps = _endpoints(aws, vpc_id=prod.vpc_id)
     assert {e["ServiceName"] for e in eps.values()} == {
-        service_name(k, REGION) for k in ("notebook", "api", "runtime")
+        service_name(k, REGION) for k in ("notebook", "api", "runtime", "studio")
     }
     assert all(e["PrivateDnsEnabled"] and e["State"] == "available" for e in eps.values())
     runtime = eps[prod.endpoints["runtime"]]
     assert [g["GroupId"] for g in runtime["Groups"]] == [prod.default_sg_id]
     assert demo.expected_fail["endpoint-security-group-restricted"] == {runtime["VpcEndpointId"]}
-    for kind in ("notebook", "api"):
+    for kind in ("notebook", "api", "studio"):
         assert [g["GroupId"] for g in eps[prod.endpoints[kind]]["Groups"]] == [prod.endpoint_sg_id]
     vgw = ec2.describe_vpn_gateways(VpnGatewayIds=[prod.vpn_gateway_id])["VpnGateways"][0]
     assert vgw["VpcAttachments"] == [{"VpcId": prod.vpc_id, "State": "attached"}]
@@ -282,3 +282,31 @@ def test_notebook_omitted_fields(aws: Any) -> None:
     # moto answers AWS's default for DirectInternetAccess but omits RootAccess and KmsKeyId.
     assert nb["DirectInternetAccess"] == "Enabled"
     assert "RootAccess" not in nb and "KmsKeyId" not in nb
+
+
+def test_studio_domains_are_described_as_the_manifest_says(aws: Any, demo: DemoManifest) -> None:
+    sm = aws("sagemaker")
+    listed = {d["DomainId"] for d in sm.list_domains()["Domains"]}
+    assert listed == set(demo.domains.values())
+    clinical = sm.describe_domain(DomainId=demo.domains["clinical-studio"])
+    sandbox = sm.describe_domain(DomainId=demo.domains["sandbox-studio"])
+    prod = demo.vpcs["ml-prod"]
+    assert clinical["AppNetworkAccessType"] == "VpcOnly"
+    assert (clinical["VpcId"], clinical["SubnetIds"]) == (prod.vpc_id, [prod.subnet_id])
+    assert clinical["DefaultUserSettings"]["SecurityGroups"] == [prod.notebook_sg_id]
+    assert clinical["KmsKeyId"] == demo.kms_key_arn
+    # moto reports AWS's default for the omitted network access type.
+    assert sandbox["AppNetworkAccessType"] == "PublicInternetOnly"
+    assert sandbox["VpcId"] == demo.default_vpc_id
+    assert sandbox["DefaultUserSettings"]["SecurityGroups"] == [demo.default_vpc_sg_id]
+    assert not sandbox.get("KmsKeyId")
+    profiles = sm.list_user_profiles(DomainIdEquals=demo.domains["clinical-studio"])
+    assert [p["UserProfileName"] for p in profiles["UserProfiles"]] == ["alice"]
+    configs = {
+        c["AppImageConfigName"]: c["JupyterLabAppImageConfig"]["FileSystemConfig"]["DefaultUid"]
+        for c in sm.list_app_image_configs()["AppImageConfigs"]
+    }
+    assert configs == {"clinical-jupyterlab-config": 1000, "sandbox-root-config": 0}
+    sandbox_id = demo.domains["sandbox-studio"]
+    assert demo.expected_fail["studio-domain-vpc-only"] == {sandbox_id}
+    assert demo.expected_fail["studio-domain-no-public-access-path"] == set(demo.domains.values())

@@ -84,7 +84,8 @@ def test_vpc_facts() -> None:
     assert e["in_scope"] is False
     assert [x["id"] for x in e["sagemaker_endpoints"]["api"]] == [EP_API]
     assert [x["id"] for x in e["sagemaker_endpoints"]["notebook"]] == [EP_NOTEBOOK]
-    assert e["sagemaker_endpoints"]["studio"] == []
+    assert [x["id"] for x in e["sagemaker_endpoints"]["studio"]] == ["vpce-studio"]
+    assert e["studio_domains"] == e["vpc_only_domains"] == ["d-compliant"]
     assert e["default_security_group"] == SG_DEFAULT
     assert [f["id"] for f in e["flow_logs"]] == ["fl-0a1"]
     assert e["vpn_connections"][0]["id"] == "vpn-0a1"

@@ -33,7 +33,7 @@ from typing import Any, Literal
 ClientFactory = Callable[..., Any]
 """``make(service, region) -> boto3 client`` aimed at the moto server."""
 
-EndpointKind = Literal["notebook", "api", "runtime"]
+EndpointKind = Literal["notebook", "api", "runtime", "studio"]
 EndpointSg = Literal["restricted", "default", "open", "open_ipv6", "none"]
 EndpointPolicy = Literal[
     "restricted", "condition_only", "actions_only", "default", "full_access_explicit"
@@ -78,15 +78,15 @@ class CachedClients:
 
 def service_name(kind: EndpointKind, region: str) -> str:
     """The interface endpoint service name AWS uses for each SageMaker endpoint kind."""
-    if kind == "notebook":
-        return f"aws.sagemaker.{region}.notebook"
+    if kind in ("notebook", "studio"):
+        return f"aws.sagemaker.{region}.{kind}"
     return f"com.amazonaws.{region}.sagemaker.{kind}"
 
 
 def service_hostname(kind: EndpointKind, region: str) -> str:
     """The public hostname SDKs and browsers resolve for each endpoint kind."""
-    if kind == "notebook":
-        return f"notebook.{region}.sagemaker.aws"
+    if kind in ("notebook", "studio"):
+        return f"{kind}.{region}.sagemaker.aws"
     return f"{kind}.sagemaker.{region}.amazonaws.com"
 
 

@@ -13,10 +13,16 @@ The estate:
 - ``ml-research`` VPC: reached over a transit gateway; its runtime endpoint has private
   DNS off but a private hosted zone answers the hostname (compliant, as in the post).
   Notebook ``research-nb``.
+- Studio: ``clinical-studio``, a VpcOnly domain done right in ``ml-prod`` (its subnet, the
+  notebook group, a customer managed key, a Studio interface endpoint beside the API one,
+  user profile ``alice`` and a shared space); ``sandbox-studio``, a public domain in the
+  default VPC (AppNetworkAccessType left at AWS's default PublicInternetOnly, the VPC's
+  default security group, no KMS key, a custom image whose AppImageConfig runs as root).
 - A multi-region CloudTrail trail that is logging; a KMS key for notebook volumes.
 - IAM as in the post: a managed policy allowing notebook access only under
   ``aws:sourceVpce`` of the prod notebook and API endpoints, attached to a group (with a
-  user) and to a role.
+  user) and to a role; the group also gets CreatePresignedDomainUrl only under the prod
+  Studio and API endpoints.
 
 Known FAILs that are not deliberate mistakes: ``notebook-imdsv2-required`` for every
 notebook (moto drops InstanceMetadataServiceConfiguration), and the default security
@@ -51,6 +57,12 @@ from scanner.demo.builders import (
     sourcevpce_policy,
     unconditioned_policy,
 )
+from scanner.demo.studio import (
+    build_app_image_config,
+    build_domain,
+    build_space,
+    build_user_profile,
+)
 
 ISSUE2_RULES: tuple[str, ...] = (
     "notebook-direct-internet-access-disabled",
@@ -83,7 +95,19 @@ IAM_RULES: tuple[str, ...] = (
 )
 """The rule ids of issue 3 (IAM analysis), exactly as written there."""
 
-DEMO_RULES: tuple[str, ...] = ISSUE2_RULES + IAM_RULES
+STUDIO_RULES: tuple[str, ...] = (
+    "studio-domain-vpc-only",
+    "vpc-has-sagemaker-studio-endpoint",
+    "studio-domain-subnet-no-internet-route",
+    "studio-security-groups-restricted",
+    "studio-domain-kms-encryption",
+    "studio-root-access-disabled",
+    "iam-presigned-domain-url-requires-vpc-endpoint",
+    "studio-domain-no-public-access-path",
+)
+"""The rule ids of issue 7 (Studio domains), exactly as written there."""
+
+DEMO_RULES: tuple[str, ...] = ISSUE2_RULES + IAM_RULES + STUDIO_RULES
 """Every rule the demo manifest states an expected FAIL set for."""
 
 STALE_VPCE_ID = "vpce-0123456789abcdef0"
@@ -118,6 +142,7 @@ class DemoManifest:
     trail_arn: str
     kms_key_arn: str
     iam: dict[str, str]
+    domains: dict[str, str] = field(default_factory=dict)
     mistakes: list[Mistake] = field(default_factory=list)
     expected_fail: dict[str, set[str]] = field(default_factory=dict)
 
@@ -136,6 +161,45 @@ class DemoManifest:
 def _default_vpc(make: ClientFactory, region: str) -> str:
     vpcs = make("ec2", region).describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])
     return str(vpcs["Vpcs"][0]["VpcId"])
+
+
+def _default_subnet(make: ClientFactory, region: str, vpc_id: str) -> str:
+    subnets = make("ec2", region).describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    return str(sorted(s["SubnetId"] for s in subnets["Subnets"])[0])
+
+
+def _seed_studio(
+    make: ClientFactory, region: str, prod: VpcHandles, kms_key: str, default_vpc: str
+) -> dict[str, str]:
+    """The two Studio domains of the module docstring; returns name -> domain id."""
+    build_endpoint(make, prod, "studio")
+    build_app_image_config(make, region, "clinical-jupyterlab-config")
+    build_app_image_config(make, region, "sandbox-root-config", default_uid=0)
+    clinical = build_domain(
+        make,
+        region,
+        "clinical-studio",
+        prod.vpc_id,
+        [prod.subnet_id],
+        [prod.notebook_sg_id],
+        kms_key=kms_key,
+        custom_images=[("clinical-jupyterlab", "clinical-jupyterlab-config")],
+        tags={"project": "demo"},
+    )
+    build_user_profile(make, region, clinical, "alice", tags={"team": "clinical"})
+    build_space(make, region, clinical, "clinical-shared")
+    sandbox = build_domain(
+        make,
+        region,
+        "sandbox-studio",
+        default_vpc,
+        [_default_subnet(make, region, default_vpc)],
+        [default_security_group(make, region, default_vpc)],
+        network_access=None,
+        custom_images=[("root-image", "sandbox-root-config")],
+    )
+    build_user_profile(make, region, sandbox, "bob")
+    return {"clinical-studio": clinical, "sandbox-studio": sandbox}
 
 
 def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
@@ -207,7 +271,18 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
         "SageMakerNotebookViaVpce",
         sourcevpce_policy([prod.endpoints["notebook"], prod.endpoints["api"]]),
     )
-    group = build_group(make, region, "data-scientists", managed=[vpce_policy])
+    default_vpc = _default_vpc(make, region)
+    domains = _seed_studio(make, region, prod, kms_key, default_vpc)
+    studio_policy = build_managed_policy(
+        make,
+        region,
+        "SageMakerStudioViaVpce",
+        sourcevpce_policy(
+            [prod.endpoints["studio"], prod.endpoints["api"]],
+            actions=("sagemaker:CreatePresignedDomainUrl",),
+        ),
+    )
+    group = build_group(make, region, "data-scientists", managed=[vpce_policy, studio_policy])
     alice = build_user(make, region, "alice", groups=["data-scientists"])
     ds_role = build_role(
         make, region, "DataScientist", trust=account_trust(account), managed=[vpce_policy]
@@ -223,7 +298,6 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
         inline={"notebook-access": sourcevpce_policy([STALE_VPCE_ID])},
     )
 
-    default_vpc = _default_vpc(make, region)
     manifest = DemoManifest(
         account_id=account,
         region=region,
@@ -242,7 +316,9 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
             "role:DataScientist": ds_role,
             "user:bob-contractor": bob,
             "role:LegacyNotebookAccess": legacy,
+            "policy:SageMakerStudioViaVpce": studio_policy,
         },
+        domains=domains,
     )
     manifest.mistake(
         "notebook with direct internet access enabled",
@@ -291,6 +367,32 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
         manifest.expect("iam-notebook-api-requires-vpc-endpoint", principal)
     for name in notebooks:
         manifest.expect("notebook-no-public-access-path", name)
+    sandbox = domains["sandbox-studio"]
+    manifest.mistake(
+        "Studio domain left at AWS's default PublicInternetOnly",
+        sandbox,
+        "studio-domain-vpc-only",
+    )
+    manifest.mistake(
+        "Studio domain apps in the VPC's default security group",
+        sandbox,
+        "studio-security-groups-restricted",
+    )
+    manifest.mistake(
+        "Studio domain storage on an AWS managed key",
+        sandbox,
+        "studio-domain-kms-encryption",
+    )
+    manifest.mistake(
+        "custom Studio image whose AppImageConfig runs it as root (DefaultUid 0)",
+        sandbox,
+        "studio-root-access-disabled",
+    )
+    # bob's sagemaker:* opens Studio too, so both domains have an IAM path; the sandbox also
+    # reaches the internet and has no Studio endpoint in its VPC.
+    manifest.expect("iam-presigned-domain-url-requires-vpc-endpoint", bob)
+    for domain_id in domains.values():
+        manifest.expect("studio-domain-no-public-access-path", domain_id)
     # Not deliberate: moto's limitation and AWS's own default VPC (see module docstring).
     for name in notebooks:
         manifest.expect("notebook-imdsv2-required", name)

@@ -10,8 +10,16 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
     ``egress_only_routes`` (``eigw-``), ``nat_routes``, ``routes_to_internet`` (route lists
     are ``[{destination, target, state}]``; null when the route table or its routes are
     unknown).
+``sagemaker:domain``
+    ``network_access`` (``AppNetworkAccessType``, ``PublicInternetOnly`` when absent) and
+    ``network_access_assumed``, ``vpc_only``, ``auth_mode``, ``vpc_id``, ``vpc_found``,
+    ``subnets`` (each with the notebook's route facts), ``security_groups`` (resolved, each
+    with ``where`` it is set), ``user_profiles``, ``spaces``, ``custom_images`` (with their
+    AppImageConfig's ``default_uids`` and ``runs_as_root``) and ``docker``; see
+    :mod:`scanner.enrichment.studio`.
 ``ec2:vpc``
     ``notebooks`` (names), ``hosts_notebooks``, ``in_scope`` (listed in ``scope.vpcs``),
+    ``studio_domains`` (ids of the domains in the VPC), ``vpc_only_domains``,
     ``sagemaker_endpoints`` (``{notebook|api|runtime|studio: [{id, service_name, type,
     state, available}]}``), ``has_sagemaker_endpoints``, ``default_security_group``,
     ``flow_logs``, ``vpn_gateways``, ``vpn_connections``, ``transit_gateway_attachments``,
@@ -52,6 +60,7 @@ from scanner.enrichment.network import (
 )
 from scanner.enrichment.resolver import resolver_facts
 from scanner.enrichment.resource_types import ACCOUNT_TYPE, RESOURCE_TYPES
+from scanner.enrichment.studio import domain_facts, members_by_domain, network_access
 from scanner.model.snapshot import GLOBAL_REGION, Resource, Snapshot
 
 __all__ = ["ACCOUNT_TYPE", "RESOURCE_TYPES", "Estate", "EstateResource", "enrich"]
@@ -61,6 +70,7 @@ def _vpc_facts(
     index: SnapshotIndex,
     res: Resource,
     notebooks: list[str],
+    domains: list[tuple[str, bool]],
     default_group: str | None,
     config: Config,
 ) -> dict[str, Any]:
@@ -72,6 +82,8 @@ def _vpc_facts(
     return {
         "notebooks": notebooks,
         "hosts_notebooks": bool(notebooks),
+        "studio_domains": [d for d, _ in domains],
+        "vpc_only_domains": [d for d, vpc_only in domains if vpc_only],
         "in_scope": res.id in config.scope.vpcs,
         "sagemaker_endpoints": endpoints,
         "has_sagemaker_endpoints": any(endpoints.values()),
@@ -109,6 +121,12 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
         for r in snapshot.iter_resources("sagemaker:notebook-instance")
     }
     hosted = notebooks_by_vpc(notebooks)
+    domains_by_vpc: dict[tuple[str, str, str], list[tuple[str, bool]]] = {}
+    for r in snapshot.iter_resources("sagemaker:domain"):
+        key = (r.account_id, r.region, str(r.data.get("VpcId")))
+        domains_by_vpc.setdefault(key, []).append((r.id, network_access(r.data)[0] == "VpcOnly"))
+    profiles = members_by_domain(index, "sagemaker:user-profile")
+    spaces = members_by_domain(index, "sagemaker:space")
     # Every VPC has exactly one group named "default": the VPC's facts, its endpoints' and
     # its groups' all read it from this one map.
     default_groups = {
@@ -122,7 +140,25 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
         if res.type == "sagemaker:notebook-instance":
             return notebooks[key]
         if res.type == "ec2:vpc":
-            return _vpc_facts(index, res, hosted.get(key, []), default_groups.get(key), config)
+            return _vpc_facts(
+                index,
+                res,
+                hosted.get(key, []),
+                sorted(domains_by_vpc.get(key, [])),
+                default_groups.get(key),
+                config,
+            )
+        if res.type == "sagemaker:domain":
+            vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
+            return domain_facts(
+                index,
+                res.account_id,
+                res.region,
+                res.data,
+                profiles.get(key, []),
+                spaces.get(key, []),
+                default_groups.get(vpc_key),
+            )
         if res.type == "ec2:vpc-endpoint":
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
             ep = endpoint_facts(

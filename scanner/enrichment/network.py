@@ -103,6 +103,24 @@ def route_facts(table: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def subnet_route_facts(
+    index: SnapshotIndex, account_id: str, region: str, subnet_id: str
+) -> dict[str, Any]:
+    """Where a subnet's traffic goes: whether it was found, its VPC, the effective route
+    table and that table's routes (shared by notebooks and Studio domains)."""
+    subnet = index.data(account_id, region, "ec2:subnet", subnet_id)
+    vpc_id = subnet.get("VpcId") if subnet else None
+    table, how = effective_route_table(index, account_id, region, subnet_id, vpc_id)
+    return {
+        "subnet_found": subnet is not None,
+        "vpc_id": vpc_id,
+        "route_table": None
+        if table is None
+        else {"id": table.get("RouteTableId"), "association": how},
+        **route_facts(table),
+    }
+
+
 def notebook_facts(
     index: SnapshotIndex, account_id: str, region: str, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -110,18 +128,10 @@ def notebook_facts(
     subnet_id = data.get("SubnetId")
     if not isinstance(subnet_id, str) or not subnet_id:
         return {"in_vpc": False, "subnet_id": None, "vpc_id": None, "route_table": None}
-    subnet = index.data(account_id, region, "ec2:subnet", subnet_id)
-    vpc_id = subnet.get("VpcId") if subnet else None
-    table, how = effective_route_table(index, account_id, region, subnet_id, vpc_id)
     return {
         "in_vpc": True,
         "subnet_id": subnet_id,
-        "subnet_found": subnet is not None,
-        "vpc_id": vpc_id,
-        "route_table": None
-        if table is None
-        else {"id": table.get("RouteTableId"), "association": how},
-        **route_facts(table),
+        **subnet_route_facts(index, account_id, region, subnet_id),
     }
 
 

@@ -41,6 +41,10 @@ from scanner.iam.policy import Policy, parse_policy, parse_policy_any
 from scanner.model.snapshot import OutcomeStatus, Snapshot
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
+DOMAIN_PRESIGN = "sagemaker:CreatePresignedDomainUrl"
+"""Opens a Studio app as a user profile; always analysed (it is not an ``iam.actions`` entry):
+AWS checks its IAM policy on every HTTP request and WebSocket frame to the app."""
+SSO_AUTH_MODE = "SSO"
 UNUSABLE_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
 ORG_TYPE = "organizations:organization"
 
@@ -114,6 +118,8 @@ class EstateAnalysis:
     inventory: Inventory
     orgs: dict[str, OrgView]
     analyses: dict[tuple[str, str], PrincipalAnalysis] = field(default_factory=dict)
+    profiles: list[Notebook] = field(default_factory=list)
+    """Studio user profiles of IAM-mode domains, the targets of CreatePresignedDomainUrl."""
 
     def analysis(self, principal_arn: str, action: str) -> PrincipalAnalysis:
         return self.analyses[(principal_arn, action.lower())]
@@ -123,12 +129,13 @@ class EstateAnalysis:
             p for p in self.inventory.principals if account_id is None or p.account_id == account_id
         ]
 
-    def presign_paths(self) -> dict[str, list[PublicPath]]:
-        """Every CreatePresignedNotebookInstanceUrl path, by notebook ARN; each list is in
-        principal-ARN order (the analyses are walked sorted by principal)."""
-        presign = PRESIGN.lower()
+    def presign_paths(self, action: str = PRESIGN) -> dict[str, list[PublicPath]]:
+        """Every path for ``action`` (CreatePresignedNotebookInstanceUrl by default), by
+        target ARN (notebook, or user profile for CreatePresignedDomainUrl); each list is
+        in principal-ARN order (the analyses are walked sorted by principal)."""
+        wanted = action.lower()
         return paths_by_notebook(
-            self.analyses[key] for key in sorted(self.analyses) if key[1] == presign
+            self.analyses[key] for key in sorted(self.analyses) if key[1] == wanted
         )
 
     def problems_for(self, principal: Principal) -> list[str]:
@@ -193,6 +200,42 @@ def notebooks_of(snapshot: Snapshot) -> list[Notebook]:
                 tags_of(res.data),
             )
         )
+    return out
+
+
+def profile_arn(
+    account_id: str, region: str, rid: str, arn: str | None, data: dict[str, Any]
+) -> str:
+    """A user profile's ARN: as described, else built as SageMaker spells it
+    (``user-profile/<domain id>/<name>``; the resource id is ``<domain id>/<name>``)."""
+    return (
+        data.get("UserProfileArn")
+        or arn
+        or f"arn:aws:sagemaker:{region}:{account_id}:user-profile/{rid.lower()}"
+    )
+
+
+def sso_domains(snapshot: Snapshot) -> frozenset[tuple[str, str, str]]:
+    """(account, region, domain id) of domains in SSO auth mode, where sign-in goes through
+    IAM Identity Center and CreatePresignedDomainUrl does not apply."""
+    return frozenset(
+        (r.account_id, r.region, r.id)
+        for r in snapshot.iter_resources("sagemaker:domain")
+        if r.data.get("AuthMode") == SSO_AUTH_MODE
+    )
+
+
+def profiles_of(snapshot: Snapshot) -> list[Notebook]:
+    """User profiles of every domain not in SSO mode (a domain whose AuthMode is absent is
+    treated as IAM, the mode in which presigned URLs open it: the analysis can then only
+    over-report)."""
+    sso = sso_domains(snapshot)
+    out = []
+    for res in snapshot.iter_resources("sagemaker:user-profile"):
+        if (res.account_id, res.region, str(res.data.get("DomainId"))) in sso:
+            continue
+        arn = profile_arn(res.account_id, res.region, res.id, res.arn, res.data)
+        out.append(Notebook(arn, res.account_id, tags_of(res.data)))
     return out
 
 
@@ -344,15 +387,23 @@ def analyze_estate(
         inventory=build_inventory(snapshot),
         orgs=orgs,
     )
-    analyses = analyze_inventory(
-        result.inventory,
-        result.actions,
-        notebooks,
-        approved,
-        scp_paths={acct: view.levels for acct, view in orgs.items() if view.levels},
-        management_accounts=[acct for acct, view in orgs.items() if view.is_management],
-        org_ids={acct: view.org_id for acct, view in orgs.items() if view.org_id},
-    )
+
+    def run(actions: Sequence[str], targets: Sequence[Notebook]) -> list[PrincipalAnalysis]:
+        return analyze_inventory(
+            result.inventory,
+            actions,
+            targets,
+            approved,
+            scp_paths={acct: view.levels for acct, view in orgs.items() if view.levels},
+            management_accounts=[acct for acct, view in orgs.items() if view.is_management],
+            org_ids={acct: view.org_id for acct, view in orgs.items() if view.org_id},
+        )
+
+    analyses = run(result.actions, notebooks)
+    # Studio: the user profiles of IAM-mode domains, for CreatePresignedDomainUrl (always,
+    # whatever iam.actions says), through the same evaluator and path search.
+    result.profiles = profiles_of(snapshot)
+    analyses += run((DOMAIN_PRESIGN,), result.profiles)
     result.analyses = {(a.principal.arn, a.action.lower()): a for a in analyses}
     return result
 

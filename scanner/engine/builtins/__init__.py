@@ -13,8 +13,8 @@ from scanner.engine.builtins.endpoints import (
 )
 from scanner.engine.builtins.iam import (
     notebook_api_requires_vpc_endpoint,
-    notebook_no_public_access_path,
     org_scp_enforces_vpc_endpoint,
+    presigned_domain_url_requires_vpc_endpoint,
     presigned_url_requires_vpc_endpoint,
     vpce_condition_references_known_endpoints,
 )
@@ -22,6 +22,16 @@ from scanner.engine.builtins.network import (
     notebook_subnet_no_internet_route,
     vpc_dns_attributes,
     vpc_private_connectivity,
+)
+from scanner.engine.builtins.studio import (
+    studio_domain_subnet_no_internet_route,
+    studio_root_access_disabled,
+    studio_security_groups_restricted,
+    vpc_has_sagemaker_studio_endpoint,
+)
+from scanner.engine.builtins.verdicts import (
+    notebook_no_public_access_path,
+    studio_domain_no_public_access_path,
 )
 from scanner.engine.checks import Builtin
 
@@ -75,8 +85,38 @@ BUILTINS: dict[str, Builtin] = {
         ),
         Builtin(
             "notebook_no_public_access_path",
-            "no direct internet access and no principal's public presigned-URL path",
+            "no IAM, outbound-internet or public-DNS path to the notebook",
             over_estate=notebook_no_public_access_path,
+        ),
+        Builtin(
+            "iam_presigned_domain_url_requires_vpc_endpoint",
+            "no public path to CreatePresignedDomainUrl for a user or role",
+            over_estate=presigned_domain_url_requires_vpc_endpoint,
+        ),
+        Builtin(
+            "studio_domain_no_public_access_path",
+            "no IAM, outbound-internet or public-DNS path to the Studio domain",
+            over_estate=studio_domain_no_public_access_path,
+        ),
+        Builtin(
+            "studio_domain_subnet_no_internet_route",
+            "no subnet of a VpcOnly domain routes to an internet gateway",
+            per_resource=studio_domain_subnet_no_internet_route,
+        ),
+        Builtin(
+            "studio_security_groups_restricted",
+            "domain, space-default and user-profile groups: not default, not open to the world",
+            per_resource=studio_security_groups_restricted,
+        ),
+        Builtin(
+            "studio_root_access_disabled",
+            "no custom image running as root, no rootful Docker access",
+            per_resource=studio_root_access_disabled,
+        ),
+        Builtin(
+            "vpc_has_sagemaker_studio_endpoint",
+            "available Studio and API endpoints the VPC resolves privately",
+            per_resource=vpc_has_sagemaker_studio_endpoint,
         ),
         Builtin(
             "org_scp_enforces_vpc_endpoint",

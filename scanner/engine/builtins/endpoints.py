@@ -93,6 +93,22 @@ def endpoint_private_dns_resolves(res: EstateResource, ctx: CheckContext) -> Che
     )
 
 
+def judge_groups(groups: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Problems of resolved security groups (the VPC's default group, ingress from
+    0.0.0.0/0 or ::/0), prefixed by ``where`` when a group says where it is set, and the
+    ids of groups missing from the snapshot (which can then not be judged)."""
+    problems = []
+    for g in groups:
+        at = f" ({g['where']})" if g.get("where") else ""
+        if g["is_vpc_default"]:
+            problems.append(f"{g['id']}{at} is the VPC's default security group")
+        if g["found"] and g["open_ingress"]:
+            cidrs = ", ".join(sorted({r["cidr"] for r in g["open_ingress"]}))
+            problems.append(f"{g['id']}{at} allows ingress from {cidrs}")
+    missing = sorted({g["id"] for g in groups if not g["found"]})
+    return problems, missing
+
+
 def endpoint_security_group_restricted(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """The endpoint's groups are listed, none is the VPC default, none is open to the world.
 
@@ -107,17 +123,9 @@ def endpoint_security_group_restricted(res: EstateResource, ctx: CheckContext) -
             f"({res.enriched.get('vpc_default_security_group') or 'unknown'})",
             **evidence,
         )
-    problems = [
-        f"{g['id']} is the VPC's default security group" for g in groups if g["is_vpc_default"]
-    ]
-    problems += [
-        f"{g['id']} allows ingress from {', '.join(sorted({r['cidr'] for r in g['open_ingress']}))}"
-        for g in groups
-        if g["found"] and g["open_ingress"]
-    ]
+    problems, missing = judge_groups(groups)
     if problems:
         return CheckResult.failed("; ".join(problems), **evidence)
-    missing = [g["id"] for g in groups if not g["found"]]
     if missing:
         return CheckResult.error(
             f"security group(s) {', '.join(missing)} not in the snapshot", **evidence

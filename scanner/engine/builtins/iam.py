@@ -19,15 +19,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from scanner.engine.builtins.access_paths import IAM_INBOUND, KIND_LABELS, IamPaths
 from scanner.engine.checks import CheckContext, CheckResult, Subject
 from scanner.iam.estate import (
+    DOMAIN_PRESIGN,
     PRESIGN,
     EstateAnalysis,
     OrgView,
     analyze_estate,
-    notebook_arn,
     scp_probe,
 )
 from scanner.iam.inventory import Principal
@@ -38,6 +40,10 @@ from scanner.model.snapshot import GLOBAL_REGION
 
 Pair = tuple[Subject, CheckResult]
 _MEMO_KEY = "iam.analysis"
+_PRINCIPAL_RULE = {
+    PRESIGN.lower(): "iam-presigned-url-requires-vpc-endpoint",
+    DOMAIN_PRESIGN.lower(): "iam-presigned-domain-url-requires-vpc-endpoint",
+}
 
 
 def shared_analysis(ctx: CheckContext) -> EstateAnalysis:
@@ -89,16 +95,17 @@ def path_evidence(path: PublicPath) -> dict[str, Any]:
     return out
 
 
-def path_summary(path: PublicPath, notebook_arn: str) -> dict[str, Any]:
-    """A path as a notebook's evidence names it: who, what, through which grant, in which
-    context, and what closes it.  The other notebooks it reaches are in the principal's
-    finding (built without them: a path shared by hundreds of notebooks is summarised per
-    notebook in constant size)."""
+def path_summary(path: PublicPath, target_arn: str) -> dict[str, Any]:
+    """A path as a notebook's (or domain's) evidence names it: who, what, through which
+    grant, in which context, and what closes it.  The other targets it reaches are in the
+    principal's finding (built without them: a path shared by hundreds of notebooks is
+    summarised per notebook in constant size)."""
+    key = "user_profiles" if path.action.lower() == DOMAIN_PRESIGN.lower() else "notebooks"
     return {
         "principal": path.principal_arn,
         "principal_kind": path.principal_kind,
         "action": path.action,
-        "notebooks": [notebook_arn],
+        key: [target_arn],
         "grant": path.grant.to_dict(),
         "description": path.description,
         "remediation": path.remediation,
@@ -150,10 +157,19 @@ def _grants(principal: Principal, action: str) -> list[str]:
 # -- principal rules -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """What the principal rule's actions open, for its evidence and PASS messages."""
+
+    count: int
+    key: str  # evidence key: notebooks_in_account | user_profiles_in_account
+    noun: str  # "notebook instance" | "Studio user profile (IAM-mode domains)"
+
+
 def _principal_result(
-    result: EstateAnalysis, principal: Principal, actions: tuple[str, ...], notebooks: int
+    result: EstateAnalysis, principal: Principal, actions: tuple[str, ...], targets: _Targets
 ) -> CheckResult:
-    """``notebooks``: how many notebook instances the principal's account has."""
+    """``targets``: how many notebooks (or user profiles) the principal's account has."""
     analyses: list[PrincipalAnalysis] = [result.analysis(principal.arn, a) for a in actions]
     paths = [p for a in analyses for p in a.paths]
     undecided = [u for a in analyses for u in a.undecided]
@@ -163,7 +179,7 @@ def _principal_result(
         "groups": list(principal.groups),
         "permissions_boundary": principal.boundary_arn,
         "actions": list(actions),
-        "notebooks_in_account": notebooks,
+        targets.key: targets.count,
         "paths": [path_evidence(p) for p in paths],
         "scps": _org(result, principal.account_id).scp_note(),
         **_approved(result),
@@ -189,16 +205,16 @@ def _principal_result(
     grants = [g for a in actions for g in _grants(principal, a)]
     if not grants:
         why = f"no policy of {name} allows {', '.join(actions)}"
-    elif not notebooks:
+    elif not targets.count:
         why = (
-            f"{name} is allowed {', '.join(actions)} but the account has no notebook instance "
-            "(the grant would be checked against any notebook created later)"
+            f"{name} is allowed {', '.join(actions)} but the account has no {targets.noun} "
+            "(the grant would be checked against any created later)"
         )
     else:
         why = (
             f"every grant of {', '.join(actions)} to {name} holds only through the approved "
             f"endpoints or is denied otherwise ({len(grants)} granting statement(s), "
-            f"{notebooks} notebook(s))"
+            f"{targets.count} {targets.noun}(s))"
         )
         evidence["granting_statements"] = grants
     return CheckResult.passed(why, **evidence)
@@ -206,7 +222,9 @@ def _principal_result(
 
 def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iterator[Pair]:
     result = shared_analysis(ctx)
-    notebooks = Counter(nb.account_id for nb in result.notebooks)  # once, not per principal
+    studio = actions == (DOMAIN_PRESIGN,)
+    # Counted once, not per principal.
+    counts = Counter(t.account_id for t in (result.profiles if studio else result.notebooks))
     for principal in result.inventory.principals:
         subject = Subject(
             principal.account_id,
@@ -215,7 +233,15 @@ def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iter
             principal.arn,
             principal.arn,
         )
-        count = notebooks[principal.account_id]
+        count = (
+            _Targets(
+                counts[principal.account_id],
+                "user_profiles_in_account",
+                "Studio user profile (IAM-mode domains)",
+            )
+            if studio
+            else _Targets(counts[principal.account_id], "notebooks_in_account", "notebook instance")
+        )
         if actions is None:
             rest = result.actions[1:]
             if not rest:
@@ -237,86 +263,74 @@ def presigned_url_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
     return _principal_pairs(ctx, (PRESIGN,))
 
 
+def presigned_domain_url_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
+    """One finding per user and role for CreatePresignedDomainUrl over the user profiles of
+    the account's IAM-mode Studio domains (SSO-mode domains take no part)."""
+    return _principal_pairs(ctx, (DOMAIN_PRESIGN,))
+
+
 def notebook_api_requires_vpc_endpoint(ctx: CheckContext) -> Iterable[Pair]:
     """One finding per user and role for the other configured actions (config iam.actions
     minus CreatePresignedNotebookInstanceUrl; by default DescribeNotebookInstance)."""
     return _principal_pairs(ctx, None)
 
 
-# -- notebooks -------------------------------------------------------------------------
+# -- the IAM side of the public-access-path verdicts ---------------------------------------
 
 
-def notebook_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
-    """One finding per notebook: direct internet access, or any principal's public path."""
+def undecided_principals(ctx: CheckContext, account_id: str, action: str) -> dict[str, list[str]]:
+    """Principals of the account whose answer for ``action`` is incomplete (ARN → reasons),
+    found once per (account, action) per evaluation, not once per notebook."""
+    key = f"iam.undecided:{account_id}:{action.lower()}"
+    cached = ctx.memo.get(key)
+    if isinstance(cached, dict):
+        return cached
     result = shared_analysis(ctx)
-    by_notebook = result.presign_paths()  # each list already in principal-ARN order
-    # The undecided principals are found once per account, not once per notebook.
-    undecided_by_account: dict[str, dict[str, list[str]]] = {}
-    for res in ctx.estate.resources("sagemaker:notebook-instance"):
-        arn = notebook_arn(res.account_id, res.region, res.id, res.arn, res.doc)
-        raw = res.doc.get("DirectInternetAccess")
-        dia = raw if raw is not None else "Enabled"
-        paths = by_notebook.get(arn, [])
-        if res.account_id not in undecided_by_account:
-            analyses = [result.analysis(p.arn, PRESIGN) for p in result.principals(res.account_id)]
-            undecided_by_account[res.account_id] = {
-                a.principal.arn: a.undecided for a in analyses if a.undecided
-            }
-        undecided = undecided_by_account[res.account_id]
-        listed = paths[:MAX_LISTED]
-        evidence: dict[str, Any] = {
-            "DirectInternetAccess": raw,
-            "paths": [path_summary(p, arn) for p in listed],
-            "paths_total": len(paths),
-            "scps": _org(result, res.account_id).scp_note(),
-            **_approved(result),
-        }
-        if len(paths) > len(listed):
-            evidence["paths_not_listed"] = (
-                f"{len(paths) - len(listed)} more path(s); each principal's "
-                "iam-presigned-url-requires-vpc-endpoint finding lists its paths in full"
-            )
-        if raw is None:
-            evidence["on_missing"] = "AWS enables direct internet access when it is not specified"
-        if undecided:
-            evidence["undecided_principals"] = undecided
-        reasons = []
-        if str(dia).lower() != "disabled":
-            reasons.append(
-                f"DirectInternetAccess is {dia}"
-                + (" (absent: AWS's default)" if raw is None else "")
-                + ": the notebook reaches the internet outside the VPC"
-            )
-        if paths:
-            who = {p.principal_arn for p in paths}
-            reasons.append(
-                f"{len(who)} principal(s) can open it from outside the approved endpoints: "
-                + explain(paths[0])
-                + (f" (+{len(paths) - 1} more path(s))" if len(paths) > 1 else "")
-            )
-        subject = Subject.of(res)
-        if reasons:
-            yield subject, CheckResult.failed("; ".join(reasons), **evidence)
-        elif undecided:
-            yield (
-                subject,
-                CheckResult.error(
-                    "direct internet access is disabled, but whether anyone can open the notebook "
-                    f"from outside the approved endpoints is undecided for {len(undecided)} "
-                    f"principal(s): {', '.join(sorted(undecided))}",
-                    **evidence,
-                ),
-            )
-        else:
-            yield (
-                subject,
-                CheckResult.passed(
-                    "direct internet access is disabled and no IAM principal of the account can "
-                    "call CreatePresignedNotebookInstanceUrl on it from outside the approved "
-                    "endpoints",
-                    **evidence,
-                ),
-            )
+    analyses = [result.analysis(p.arn, action) for p in result.principals(account_id)]
+    found = {a.principal.arn: a.undecided for a in analyses if a.undecided}
+    ctx.memo[key] = found
+    return found
+
+
+def iam_paths(ctx: CheckContext, targets: list[str], action: str) -> IamPaths | None:
+    """The IAM paths for ``action`` that reach any of ``targets`` (notebook or user-profile
+    ARNs), capped for the verdict's evidence; None when there is none."""
+    result = shared_analysis(ctx)
+    memo_key = f"iam.paths_by_target:{action.lower()}"
+    by_target = ctx.memo.get(memo_key)
+    if not isinstance(by_target, dict):
+        by_target = result.presign_paths(action)
+        ctx.memo[memo_key] = by_target
+    seen: dict[int, tuple[PublicPath, str]] = {}
+    for arn in targets:
+        for path in by_target.get(arn, []):
+            seen.setdefault(id(path), (path, arn))
+    paths = sorted(seen.values(), key=lambda pa: (pa[0].principal_arn, pa[0].grant.policy))
+    if not paths:
+        return None
+    listed = [
+        {"kind": IAM_INBOUND, "kind_label": KIND_LABELS[IAM_INBOUND], **path_summary(p, arn)}
+        for p, arn in paths[:MAX_LISTED]
+    ]
+    who = {p.principal_arn for p, _ in paths}
+    headline = (
+        f"{len(who)} principal(s) can open it from outside the approved endpoints: "
+        + explain(paths[0][0])
+        + (f" (+{len(paths) - 1} more path(s))" if len(paths) > 1 else "")
+    )
+    note = None
+    if len(paths) > MAX_LISTED:
+        note = (
+            f"{len(paths) - MAX_LISTED} more path(s); each principal's "
+            f"{_PRINCIPAL_RULE[action.lower()]} finding lists its paths in full"
+        )
+    return IamPaths(len(paths), headline, listed, note)
+
+
+def iam_context(ctx: CheckContext, account_id: str) -> dict[str, Any]:
+    """The approved set and the SCP note every verdict's evidence carries."""
+    result = shared_analysis(ctx)
+    return {"scps": _org(result, account_id).scp_note(), **_approved(result)}
 
 
 # -- policies naming endpoints -----------------------------------------------------------

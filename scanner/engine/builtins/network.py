@@ -6,6 +6,8 @@ wrong" (FAIL), which a single jmespath expression cannot do.
 
 from __future__ import annotations
 
+from typing import Any
+
 from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
 from scanner.model.snapshot import OutcomeStatus
@@ -28,10 +30,18 @@ def notebook_subnet_no_internet_route(res: EstateResource, ctx: CheckContext) ->
             "notebook has no SubnetId, so it has no VPC route table; it uses SageMaker's "
             "service network with internet access (see notebook-in-vpc)"
         )
+    return subnet_route_result(e, "the notebook")
+
+
+def subnet_route_result(e: dict[str, Any], owner: str) -> CheckResult:
+    """The route judgement for one subnet's enrichment facts (``subnet_id``,
+    ``subnet_found``, ``vpc_id``, ``route_table`` and the route lists), shared by the
+    notebook and Studio domain subnet rules: FAIL on an ``igw-`` route, ERROR when the
+    table or its routes are unknown, else PASS naming any NAT or egress-only route."""
     subnet_id = e.get("subnet_id")
     if not e.get("subnet_found"):
         return CheckResult.error(
-            f"subnet {subnet_id} of the notebook is not in the snapshot", subnet_id=subnet_id
+            f"subnet {subnet_id} of {owner} is not in the snapshot", subnet_id=subnet_id
         )
     evidence = {
         "subnet_id": subnet_id,
