@@ -115,6 +115,9 @@ def test_required_volatile_fields_are_listed() -> None:
             "FailureReason",
         },
         "sagemaker:domain": {"LastModifiedTime", "Status", "FailureReason"},
+        "sagemaker:user-profile": {"LastModifiedTime", "Status", "FailureReason"},
+        "sagemaker:space": {"LastModifiedTime", "Status", "FailureReason"},
+        "sagemaker:app-image-config": {"LastModifiedTime"},
         "ec2:subnet": {"AvailableIpAddressCount"},
         "ec2:vpn-connection": {
             "VgwTelemetry[*].LastStatusChange",

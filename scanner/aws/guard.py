@@ -51,6 +51,11 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
         "sagemaker:ListTags",
         "sagemaker:ListDomains",
         "sagemaker:DescribeDomain",
+        "sagemaker:ListUserProfiles",
+        "sagemaker:DescribeUserProfile",
+        "sagemaker:ListSpaces",
+        "sagemaker:DescribeSpace",
+        "sagemaker:ListAppImageConfigs",
         # IAM
         "iam:GetAccountAuthorizationDetails",
         # Organizations

@@ -8,7 +8,8 @@ Regional (run once per scanned region):
   ``internet-gateway``, ``nat-gateway``, ``vpn-gateway``, ``vpn-connection``,
   ``transit-gateway-vpc-attachment``, ``security-group``, ``flow-log``, ``vpc-endpoint``,
   ``directconnect-virtual-interface``, ``resolver-rule``, ``resolver-rule-association``,
-  ``notebook-instance``, ``studio-domain``, ``cloudtrail``.
+  ``notebook-instance``, ``studio-domain``, ``studio-user-profile``, ``studio-space``,
+  ``app-image-config``, ``cloudtrail``.
 
 Global (run once per account, region ``global``):
   ``directconnect-gateway``, ``route53-hosted-zone``, ``iam``, ``organizations``.
@@ -48,6 +49,28 @@ def _vpc_attribute(attribute: str, field: str) -> Detail:
         result=f"{field}.Value",
         key=field,
     )
+
+
+def _sagemaker_tags(arn_field: str) -> Detail:
+    """Every tag of a SageMaker resource (ListTags pages at 50)."""
+    return Detail("ListTags", {"ResourceArn": arn_field}, result="Tags", key="Tags", paginate=True)
+
+
+def _studio_member(name: str, kind: str, noun: str) -> CollectorSpec:
+    """A Studio domain member (user profile, space): listed across all domains, described
+    in its domain, then tagged.  The id is ``<domain id>/<name>``, as in its ARN; the list
+    item is replaced by the describe output, which has the settings the list lacks."""
+    out = Output(
+        f"sagemaker:{kind}",
+        f"{noun}s[]",
+        f"join('/', [DomainId, {noun}Name])",
+        arn_template="arn:{partition}:sagemaker:{region}:{account}:" + kind + "/{id}",
+        details=(
+            Detail(f"Describe{noun}", {"DomainId": "DomainId", f"{noun}Name": f"{noun}Name"}),
+            _sagemaker_tags(f"{noun}Arn"),
+        ),
+    )
+    return CollectorSpec(name, "sagemaker", (Source(f"List{noun}s", (out,)),))
 
 
 def _zone_could_answer_sagemaker(item: Item, scope: Scope) -> bool:
@@ -269,13 +292,7 @@ COLLECTORS: dict[str, CollectorSpec] = {
                                     "DescribeNotebookInstance",
                                     {"NotebookInstanceName": "NotebookInstanceName"},
                                 ),
-                                Detail(
-                                    "ListTags",
-                                    {"ResourceArn": "NotebookInstanceArn"},
-                                    result="Tags",
-                                    key="Tags",
-                                    paginate=True,
-                                ),
+                                _sagemaker_tags("NotebookInstanceArn"),
                             ),
                         ),
                     ),
@@ -294,7 +311,31 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             "Domains[]",
                             "DomainId",
                             arn="DomainArn",
-                            details=(Detail("DescribeDomain", {"DomainId": "DomainId"}),),
+                            details=(
+                                Detail("DescribeDomain", {"DomainId": "DomainId"}),
+                                _sagemaker_tags("DomainArn"),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+        _studio_member("studio-user-profile", "user-profile", "UserProfile"),
+        _studio_member("studio-space", "space", "Space"),
+        CollectorSpec(
+            "app-image-config",
+            "sagemaker",
+            (
+                Source(
+                    "ListAppImageConfigs",
+                    (
+                        # The list answer is the whole AppImageConfigDetails (the image
+                        # configs with FileSystemConfig), so no describe call is needed.
+                        Output(
+                            "sagemaker:app-image-config",
+                            "AppImageConfigs[]",
+                            "AppImageConfigName",
+                            arn="AppImageConfigArn",
                         ),
                     ),
                 ),

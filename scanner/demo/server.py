@@ -1,7 +1,9 @@
 """Start moto's server, the stand-in for AWS used by ``scanner demo`` and the tests.
 
 The scanner always talks real HTTP to it (``ThreadedMotoServer`` on 127.0.0.1 and a free
-port); nothing is patched in-process, so pagination, serialisation and errors are real.
+port); the scanner's clients are never patched, so pagination, serialisation and errors are
+real.  The one addition to moto itself is :mod:`scanner.demo.moto_studio` (Studio user
+profiles, spaces and app image configs, which moto lacks), installed into the server here.
 """
 
 from __future__ import annotations
@@ -44,13 +46,16 @@ class MotoServer:
 
 
 def start_moto() -> MotoServer:
-    """Start moto's threaded server on 127.0.0.1 at a free port."""
+    """Start moto's threaded server on 127.0.0.1 at a free port, with the Studio handlers."""
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:  # pragma: no cover - depends on installed extras
         raise DemoUnavailable(
             "the demo needs moto's server: pip install 'privatelink-scanner[demo]'"
         ) from None
+    from scanner.demo import moto_studio
+
+    moto_studio.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

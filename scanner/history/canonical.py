@@ -44,6 +44,24 @@ VOLATILE: dict[str, tuple[str, ...]] = {
         # Accompanies a Failed/Update_Failed status; lifecycle state, not configuration.
         "FailureReason",
     ),
+    # Studio user profiles and spaces: the same lifecycle fields as their domain.
+    "sagemaker:user-profile": (
+        # Bumped by status transitions and service-side updates.
+        "LastModifiedTime",
+        # Pending/InService/Updating/Deleting/...: transitional lifecycle state.
+        "Status",
+        # Accompanies a Failed/Update_Failed/Delete_Failed status; lifecycle state.
+        "FailureReason",
+    ),
+    "sagemaker:space": (
+        "LastModifiedTime",
+        "Status",
+        "FailureReason",
+    ),
+    "sagemaker:app-image-config": (
+        # Bumped by UpdateAppImageConfig; the change itself shows in the image config.
+        "LastModifiedTime",
+    ),
     "ec2:subnet": (
         # Moves with every network interface created or deleted in the subnet.
         "AvailableIpAddressCount",
