@@ -25,7 +25,6 @@ from tests.snapshots import (
     PROFILE,
     REGION,
     SG_DEFAULT,
-    SG_ENDPOINT,
     SPACE,
     VPC,
     compliant_snapshot,

@@ -74,11 +74,18 @@ def by_rule(findings: Iterable[Finding], rule: str) -> dict[str, Status]:
 
 
 def assert_fails_explained(result: Scan, rules: Iterable[str]) -> None:
-    """Every FAIL of the path rules names a path: principal, grant, context, fix."""
+    """Every FAIL of the path rules with an IAM path names it: principal, grant, context,
+    fix (a verdict's network paths, kind ``internet_outbound`` or ``public_internet``, have
+    their own evidence)."""
     for f in result.findings:
-        if f.rule_id in rules and f.status is Status.FAIL and f.evidence.get("paths"):
+        iam = [
+            p
+            for p in f.evidence.get("paths") or []
+            if p.get("kind", "iam_inbound") == "iam_inbound"
+        ]
+        if f.rule_id in rules and f.status is Status.FAIL and iam:
             assert "can call" in f.message and "granted by" in f.message, f.message
-            for path in f.evidence["paths"]:
+            for path in iam:
                 assert path["principal"] and path["notebooks"] and path["description"]
                 assert path["grant"]["policy"] and path["grant"]["via"]
                 assert path["remediation"] and path["fix_cli"].startswith("aws iam ")

@@ -60,7 +60,7 @@ from scanner.enrichment.network import (
 )
 from scanner.enrichment.resolver import resolver_facts
 from scanner.enrichment.resource_types import ACCOUNT_TYPE, RESOURCE_TYPES
-from scanner.enrichment.studio import domain_facts, members_by_domain, network_access
+from scanner.enrichment.studio import DOMAIN_TYPE, domain_facts, domains_by_vpc, studio_members
 from scanner.model.snapshot import GLOBAL_REGION, Resource, Snapshot
 
 __all__ = ["ACCOUNT_TYPE", "RESOURCE_TYPES", "Estate", "EstateResource", "enrich"]
@@ -121,12 +121,8 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
         for r in snapshot.iter_resources("sagemaker:notebook-instance")
     }
     hosted = notebooks_by_vpc(notebooks)
-    domains_by_vpc: dict[tuple[str, str, str], list[tuple[str, bool]]] = {}
-    for r in snapshot.iter_resources("sagemaker:domain"):
-        key = (r.account_id, r.region, str(r.data.get("VpcId")))
-        domains_by_vpc.setdefault(key, []).append((r.id, network_access(r.data)[0] == "VpcOnly"))
-    profiles = members_by_domain(index, "sagemaker:user-profile")
-    spaces = members_by_domain(index, "sagemaker:space")
+    domains = domains_by_vpc(snapshot)
+    profiles, spaces = studio_members(index)
     # Every VPC has exactly one group named "default": the VPC's facts, its endpoints' and
     # its groups' all read it from this one map.
     default_groups = {
@@ -144,11 +140,11 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
                 index,
                 res,
                 hosted.get(key, []),
-                sorted(domains_by_vpc.get(key, [])),
+                domains.get(key, []),
                 default_groups.get(key),
                 config,
             )
-        if res.type == "sagemaker:domain":
+        if res.type == DOMAIN_TYPE:
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
             return domain_facts(
                 index,

@@ -21,6 +21,7 @@ from typing import Any
 from scanner.enrichment.endpoints import security_groups
 from scanner.enrichment.index import SnapshotIndex
 from scanner.enrichment.network import subnet_route_facts
+from scanner.model.snapshot import Snapshot
 
 PUBLIC_INTERNET_ONLY = "PublicInternetOnly"
 VPC_ONLY = "VpcOnly"
@@ -32,6 +33,16 @@ DEFAULT_UID = 1000
 _APP_SETTINGS = ("KernelGatewayAppSettings", "JupyterLabAppSettings", "CodeEditorAppSettings")
 
 DomainKey = tuple[str, str, str]  # (account, region, domain id)
+DOMAIN_TYPE = "sagemaker:domain"
+
+
+def domains_by_vpc(snapshot: Snapshot) -> dict[tuple[str, str, str], list[tuple[str, bool]]]:
+    """(account, region, VPC) -> sorted (domain id, is VpcOnly) of the domains in that VPC."""
+    out: dict[tuple[str, str, str], list[tuple[str, bool]]] = {}
+    for r in snapshot.iter_resources(DOMAIN_TYPE):
+        key = (r.account_id, r.region, str(r.data.get("VpcId")))
+        out.setdefault(key, []).append((r.id, network_access(r.data)[0] == VPC_ONLY))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def network_access(data: dict[str, Any]) -> tuple[str, bool]:
@@ -52,6 +63,16 @@ def members_by_domain(index: SnapshotIndex, rtype: str) -> dict[DomainKey, list[
     for items in out.values():
         items.sort(key=lambda r: r.id)
     return out
+
+
+def studio_members(
+    index: SnapshotIndex,
+) -> tuple[dict[DomainKey, list[Any]], dict[DomainKey, list[Any]]]:
+    """User profiles and spaces, each grouped by domain."""
+    return (
+        members_by_domain(index, "sagemaker:user-profile"),
+        members_by_domain(index, "sagemaker:space"),
+    )
 
 
 def _group_ids(settings: Any, key: str = "SecurityGroups") -> list[str]:
@@ -160,14 +181,10 @@ def domain_facts(
                 "id": p.id,
                 "name": p.data.get("UserProfileName"),
                 "arn": p.arn or p.data.get("UserProfileArn"),
-                "status": p.data.get("Status"),
             }
             for p in profiles
         ],
-        "spaces": [
-            {"id": s.id, "name": s.data.get("SpaceName"), "status": s.data.get("Status")}
-            for s in spaces
-        ],
+        "spaces": [{"id": s.id, "name": s.data.get("SpaceName")} for s in spaces],
         "custom_images": images,
         "docker": {
             "EnableDockerAccess": docker.get("EnableDockerAccess"),
