@@ -1,8 +1,9 @@
-"""Benchmark: offline evaluation of a large estate — enrichment, all 23 rules, IAM analysis.
+"""Benchmark: offline evaluation of a large estate — enrichment, every rule, IAM analysis.
 
 The estate: bench_paths's 5,000 roles x 3 policies, plus 500 notebooks spread over 10 VPCs
-(each with 5 subnets, a route table per subnet, notebook/API/runtime endpoints, a default
-security group and flow logs), one multi-region trail, and an ok outcome for every collector.
+(each with 5 subnets, a route table per subnet, notebook/API/runtime/Studio endpoints, a
+default security group and flow logs), one VpcOnly Studio domain per VPC with 20 user
+profiles and 5 spaces, one multi-region trail, and an ok outcome for every collector.
 This is what ``scanner scan --snapshot`` does after loading the file.  Run::
 
     .venv/bin/python benchmarks/bench_scan.py
@@ -27,6 +28,8 @@ from scanner.run import evaluate_snapshot
 REGION = "us-west-2"
 VPCS = 10
 SUBNETS_PER_VPC = 5
+PROFILES_PER_DOMAIN = 20
+SPACES_PER_DOMAIN = 5
 
 
 def add_network(snap: Snapshot) -> None:
@@ -55,6 +58,7 @@ def add_network(snap: Snapshot) -> None:
             ("nb", f"aws.sagemaker.{REGION}.notebook"),
             ("api", f"com.amazonaws.{REGION}.sagemaker.api"),
             ("rt", f"com.amazonaws.{REGION}.sagemaker.runtime"),
+            ("st", f"aws.sagemaker.{REGION}.studio"),
         ):
             vpce = f"vpce-{kind}{v:04d}"
             add(
@@ -118,6 +122,8 @@ def add_network(snap: Snapshot) -> None:
             },
             arn=f"arn:aws:sagemaker:{REGION}:{ACCT}:notebook-instance/{name}",
         )
+    for v in range(VPCS):
+        add_domain(snap, v)
     trail = f"arn:aws:cloudtrail:{REGION}:{ACCT}:trail/org"
     snap.add(
         ACCT,
@@ -126,6 +132,45 @@ def add_network(snap: Snapshot) -> None:
         trail,
         {"TrailARN": trail, "IsMultiRegionTrail": True, "Status": {"IsLogging": True}},
     )
+
+
+def add_domain(snap: Snapshot, v: int) -> None:
+    """A VpcOnly domain in VPC ``v``'s first subnet, with its user profiles and spaces."""
+    domain = f"d-bench{v:04d}"
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCT}:domain/{domain}"
+    snap.add(
+        ACCT,
+        REGION,
+        "sagemaker:domain",
+        domain,
+        {
+            "DomainId": domain,
+            "DomainArn": arn,
+            "AuthMode": "IAM",
+            "AppNetworkAccessType": "VpcOnly",
+            "VpcId": f"vpc-{v:04d}",
+            "SubnetIds": [f"subnet-{v:02d}00"],
+            "KmsKeyId": "key",
+            "DefaultUserSettings": {"SecurityGroups": [f"sg-ep-{v}"]},
+            "Tags": [],
+        },
+        arn=arn,
+    )
+    for kind, count, name_key in (
+        ("user-profile", PROFILES_PER_DOMAIN, "UserProfileName"),
+        ("space", SPACES_PER_DOMAIN, "SpaceName"),
+    ):
+        for i in range(count):
+            rid = f"{domain}/{kind}-{i}"
+            member_arn = f"arn:aws:sagemaker:{REGION}:{ACCT}:{kind}/{rid}"
+            snap.add(
+                ACCT,
+                REGION,
+                f"sagemaker:{kind}",
+                rid,
+                {"DomainId": domain, name_key: f"{kind}-{i}", "Tags": []},
+                arn=member_arn,
+            )
 
 
 def main() -> None:
@@ -147,7 +192,8 @@ def main() -> None:
         f"{dict(sorted(counts.items()))}"
     )
     print(f"snapshot build:  {built - started:.2f} s")
-    print(f"evaluation:      {done - built:.2f} s  (enrich + 23 rules + IAM analysis)")
+    rules = len({f.rule_id for f in findings})
+    print(f"evaluation:      {done - built:.2f} s  (enrich + {rules} rules + IAM analysis)")
 
 
 if __name__ == "__main__":

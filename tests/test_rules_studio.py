@@ -396,7 +396,8 @@ def test_unconditioned_presigned_domain_url_is_a_path_for_principal_and_domain()
     add_user(snap, presign())
     principal = finding(snap, "iam-presigned-domain-url-requires-vpc-endpoint", USER)
     assert principal.status is Status.FAIL
-    assert principal.evidence["paths"][0]["notebooks"] == [PROFILE_ARN]
+    assert principal.evidence["paths"][0]["user_profiles"] == [PROFILE_ARN]
+    assert principal.evidence["paths"][0]["user_profile_count"] == 1
     v = on(snap, VERDICT)
     assert v.status is Status.FAIL
     assert v.evidence["paths_by_kind"]["iam_inbound"] == 1

@@ -219,42 +219,40 @@ def _not_found(message: str) -> Exception:
 # -- user profiles ------------------------------------------------------------------------
 
 
-def create_user_profile(self: Any) -> Any:
+def _start(
+    self: Any, table: str, noun: str, arn_kind: str
+) -> tuple[_Studio, tuple[str, str], dict[str, Any]]:
+    """What creating a user profile or space (``noun``: UserProfile | Space) shares: the
+    domain must exist and the name be free; the describe fields both kinds have."""
     domain_id = str(self._get_param("DomainId"))
-    name = str(self._get_param("UserProfileName"))
+    name = str(self._get_param(f"{noun}Name"))
     _require_domain(self, domain_id)
     studio = _studio(self.sagemaker_backend)
-    if (domain_id, name) in studio.user_profiles:
-        raise _conflict("UserProfile", name)
-    arn = _arn(self, "user-profile", f"{domain_id}/{name}")
+    if (domain_id, name) in getattr(studio, table):
+        raise _conflict(noun, name)
     now = _now()
     describe = {
         "DomainId": domain_id,
-        "UserProfileArn": arn,
-        "UserProfileName": name,
+        f"{noun}Arn": _arn(self, arn_kind, f"{domain_id}/{name}"),
+        f"{noun}Name": name,
         "HomeEfsFileSystemUid": studio.efs_uid(domain_id),
         "Status": "InService",
         "LastModifiedTime": now,
         "CreationTime": now,
-        "SingleSignOnUserIdentifier": self._get_param("SingleSignOnUserIdentifier"),
-        "SingleSignOnUserValue": self._get_param("SingleSignOnUserValue"),
-        "UserSettings": self._get_param("UserSettings"),
     }
-    studio.user_profiles[(domain_id, name)] = _Member(arn, _present(describe), _tags(self))
+    return studio, (domain_id, name), describe
+
+
+def create_user_profile(self: Any) -> Any:
+    studio, key, describe = _start(self, "user_profiles", "UserProfile", "user-profile")
+    describe.update(
+        SingleSignOnUserIdentifier=self._get_param("SingleSignOnUserIdentifier"),
+        SingleSignOnUserValue=self._get_param("SingleSignOnUserValue"),
+        UserSettings=self._get_param("UserSettings"),
+    )
+    arn = describe["UserProfileArn"]
+    studio.user_profiles[key] = _Member(arn, _present(describe), _tags(self))
     return _result({"UserProfileArn": arn})
-
-
-def _user_profile(self: Any) -> _Member:
-    domain_id = str(self._get_param("DomainId"))
-    name = str(self._get_param("UserProfileName"))
-    member = _studio(self.sagemaker_backend).user_profiles.get((domain_id, name))
-    if member is None:
-        raise _not_found(f"User profile {name} does not exist in domain {domain_id}.")
-    return member
-
-
-def describe_user_profile(self: Any) -> Any:
-    return _result(_user_profile(self).describe)
 
 
 def _user_profile_details(member: _Member) -> dict[str, Any]:
@@ -262,67 +260,27 @@ def _user_profile_details(member: _Member) -> dict[str, Any]:
     return {k: member.describe[k] for k in keys}
 
 
-def list_user_profiles(self: Any) -> Any:
-    stored = _studio(self.sagemaker_backend).user_profiles.values()
-    needle = self._get_param("UserProfileNameContains")
-    members = _contains(_in_domain(self, stored), "UserProfileName", needle)
-    ordered = _sorted(self, members, _BY_TIME, descending_default=False)
-    page, token = _page(self, ordered, _user_profile_details)
-    return _result({"UserProfiles": page, "NextToken": token})
-
-
-def delete_user_profile(self: Any) -> Any:
-    member = _user_profile(self)
-    profiles = _studio(self.sagemaker_backend).user_profiles
-    del profiles[(member.describe["DomainId"], member.describe["UserProfileName"])]
-    return _empty()
-
-
 # -- spaces -------------------------------------------------------------------------------
 
 
 def create_space(self: Any) -> Any:
     domain_id = str(self._get_param("DomainId"))
-    name = str(self._get_param("SpaceName"))
-    _require_domain(self, domain_id)
-    studio = _studio(self.sagemaker_backend)
-    if (domain_id, name) in studio.spaces:
-        raise _conflict("Space", name)
     ownership = self._get_param("OwnershipSettings")
     owner = (ownership or {}).get("OwnerUserProfileName")
-    if owner is not None and (domain_id, owner) not in studio.user_profiles:
+    profiles = _studio(self.sagemaker_backend).user_profiles
+    if owner is not None and (domain_id, owner) not in profiles:
         raise _not_found(f"User profile {owner} does not exist in domain {domain_id}.")
-    arn = _arn(self, "space", f"{domain_id}/{name}")
-    now = _now()
-    describe = {
-        "DomainId": domain_id,
-        "SpaceArn": arn,
-        "SpaceName": name,
-        "HomeEfsFileSystemUid": studio.efs_uid(domain_id),
-        "Status": "InService",
-        "LastModifiedTime": now,
-        "CreationTime": now,
-        "SpaceSettings": self._get_param("SpaceSettings"),
-        "OwnershipSettings": ownership,
-        "SpaceSharingSettings": self._get_param("SpaceSharingSettings"),
-        "SpaceDisplayName": self._get_param("SpaceDisplayName"),
-        "Url": f"https://{domain_id}.studio.{self.region}.sagemaker.aws",
-    }
-    studio.spaces[(domain_id, name)] = _Member(arn, _present(describe), _tags(self))
+    studio, key, describe = _start(self, "spaces", "Space", "space")
+    describe.update(
+        SpaceSettings=self._get_param("SpaceSettings"),
+        OwnershipSettings=ownership,
+        SpaceSharingSettings=self._get_param("SpaceSharingSettings"),
+        SpaceDisplayName=self._get_param("SpaceDisplayName"),
+        Url=f"https://{domain_id}.studio.{self.region}.sagemaker.aws",
+    )
+    arn = describe["SpaceArn"]
+    studio.spaces[key] = _Member(arn, _present(describe), _tags(self))
     return _result({"SpaceArn": arn})
-
-
-def _space(self: Any) -> _Member:
-    domain_id = str(self._get_param("DomainId"))
-    name = str(self._get_param("SpaceName"))
-    member = _studio(self.sagemaker_backend).spaces.get((domain_id, name))
-    if member is None:
-        raise _not_found(f"Space {name} does not exist in domain {domain_id}.")
-    return member
-
-
-def describe_space(self: Any) -> Any:
-    return _result(_space(self).describe)
 
 
 def _space_details(member: _Member) -> dict[str, Any]:
@@ -339,20 +297,61 @@ def _space_details(member: _Member) -> dict[str, Any]:
     return _present(out)
 
 
-def list_spaces(self: Any) -> Any:
-    stored = _studio(self.sagemaker_backend).spaces.values()
-    needle = self._get_param("SpaceNameContains")
-    members = _contains(_in_domain(self, stored), "SpaceName", needle)
+# -- what user profiles and spaces share ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _MemberKind:
+    """A kind of domain member: where it is stored and how AWS names its fields."""
+
+    table: str  # attribute of _Studio
+    name_key: str  # UserProfileName | SpaceName
+    noun: str  # for ResourceNotFound messages
+    list_key: str  # the list call's item key
+    details: Callable[[_Member], dict[str, Any]]
+
+
+def _members(self: Any, kind: _MemberKind) -> dict[tuple[str, str], _Member]:
+    table: dict[tuple[str, str], _Member] = getattr(_studio(self.sagemaker_backend), kind.table)
+    return table
+
+
+def _lookup(self: Any, kind: _MemberKind) -> _Member:
+    domain_id = str(self._get_param("DomainId"))
+    name = str(self._get_param(kind.name_key))
+    member = _members(self, kind).get((domain_id, name))
+    if member is None:
+        raise _not_found(f"{kind.noun} {name} does not exist in domain {domain_id}.")
+    return member
+
+
+def _list(self: Any, kind: _MemberKind) -> Any:
+    needle = self._get_param(f"{kind.name_key}Contains")
+    members = _contains(_in_domain(self, _members(self, kind).values()), kind.name_key, needle)
     ordered = _sorted(self, members, _BY_TIME, descending_default=False)
-    page, token = _page(self, ordered, _space_details)
-    return _result({"Spaces": page, "NextToken": token})
+    page, token = _page(self, ordered, kind.details)
+    return _result({kind.list_key: page, "NextToken": token})
 
 
-def delete_space(self: Any) -> Any:
-    member = _space(self)
-    spaces = _studio(self.sagemaker_backend).spaces
-    del spaces[(member.describe["DomainId"], member.describe["SpaceName"])]
+def _delete(self: Any, kind: _MemberKind) -> Any:
+    member = _lookup(self, kind)
+    del _members(self, kind)[(member.describe["DomainId"], member.describe[kind.name_key])]
     return _empty()
+
+
+_PROFILE = _MemberKind(
+    "user_profiles", "UserProfileName", "User profile", "UserProfiles", _user_profile_details
+)
+_SPACE = _MemberKind("spaces", "SpaceName", "Space", "Spaces", _space_details)
+
+
+def _member_handlers(kind: _MemberKind, snake: str) -> dict[str, Callable[[Any], Any]]:
+    """describe_/list_/delete_ handlers of one member kind (``snake``: user_profile)."""
+    return {
+        f"describe_{snake}": lambda self: _result(_lookup(self, kind).describe),
+        f"list_{snake}s": lambda self: _list(self, kind),
+        f"delete_{snake}": lambda self: _delete(self, kind),
+    }
 
 
 # -- app image configs --------------------------------------------------------------------
@@ -412,13 +411,9 @@ def delete_app_image_config(self: Any) -> Any:
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
     "create_user_profile": create_user_profile,
-    "describe_user_profile": describe_user_profile,
-    "list_user_profiles": list_user_profiles,
-    "delete_user_profile": delete_user_profile,
+    **_member_handlers(_PROFILE, "user_profile"),
     "create_space": create_space,
-    "describe_space": describe_space,
-    "list_spaces": list_spaces,
-    "delete_space": delete_space,
+    **_member_handlers(_SPACE, "space"),
     "create_app_image_config": create_app_image_config,
     "describe_app_image_config": describe_app_image_config,
     "list_app_image_configs": list_app_image_configs,

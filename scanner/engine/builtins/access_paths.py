@@ -160,6 +160,18 @@ def _endpoints_by_vpc(ctx: CheckContext) -> dict[tuple[str, str, str, str], list
     return out
 
 
+def _dns_result(ep: EstateResource, ctx: CheckContext) -> CheckResult:
+    """endpoint-private-dns-resolves on one endpoint, once per evaluation (every notebook
+    and domain of a VPC asks about the same endpoints)."""
+    key = f"access_paths.dns:{ep.account_id}:{ep.region}:{ep.id}"
+    cached = ctx.memo.get(key)
+    if isinstance(cached, CheckResult):
+        return cached
+    result = endpoint_private_dns_resolves(ep, ctx)
+    ctx.memo[key] = result
+    return result
+
+
 SERVICE_LABELS = {
     "notebook": ("notebook", "aws.sagemaker.{region}.notebook"),
     "api": ("SageMaker API", "com.amazonaws.{region}.sagemaker.api"),
@@ -201,7 +213,7 @@ def endpoint_paths(
             )
         )
         return out
-    results = [(ep, endpoint_private_dns_resolves(ep, ctx)) for ep in usable]
+    results = [(ep, _dns_result(ep, ctx)) for ep in usable]
     good = [ep.id for ep, r in results if r.status is Status.PASS]
     if good:
         out.closed.append(f"{label} traffic from {vpc_id} resolves to {', '.join(good)}")

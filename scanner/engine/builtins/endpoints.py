@@ -109,6 +109,24 @@ def judge_groups(groups: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return problems, missing
 
 
+def groups_result(
+    groups: list[dict[str, Any]], named: str, evidence: dict[str, Any]
+) -> CheckResult:
+    """FAIL on any problem of :func:`judge_groups`, else ERROR when a group is missing from
+    the snapshot (it can then not be judged), else PASS naming the groups (``named``)."""
+    problems, missing = judge_groups(groups)
+    if problems:
+        return CheckResult.failed("; ".join(problems), **evidence)
+    if missing:
+        return CheckResult.error(
+            f"security group(s) {', '.join(missing)} not in the snapshot", **evidence
+        )
+    return CheckResult.passed(
+        f"security group(s) {named}: none is the default group, none admits 0.0.0.0/0 or ::/0",
+        **evidence,
+    )
+
+
 def endpoint_security_group_restricted(res: EstateResource, ctx: CheckContext) -> CheckResult:
     """The endpoint's groups are listed, none is the VPC default, none is open to the world.
 
@@ -123,18 +141,7 @@ def endpoint_security_group_restricted(res: EstateResource, ctx: CheckContext) -
             f"({res.enriched.get('vpc_default_security_group') or 'unknown'})",
             **evidence,
         )
-    problems, missing = judge_groups(groups)
-    if problems:
-        return CheckResult.failed("; ".join(problems), **evidence)
-    if missing:
-        return CheckResult.error(
-            f"security group(s) {', '.join(missing)} not in the snapshot", **evidence
-        )
-    ids = ", ".join(g["id"] for g in groups)
-    return CheckResult.passed(
-        f"security group(s) {ids}: none is the default group, none admits 0.0.0.0/0 or ::/0",
-        **evidence,
-    )
+    return groups_result(groups, ", ".join(g["id"] for g in groups), evidence)
 
 
 _FULL_ACTIONS = frozenset({"*", "*:*", "sagemaker:*"})

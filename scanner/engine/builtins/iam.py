@@ -92,7 +92,17 @@ def path_evidence(path: PublicPath) -> dict[str, Any]:
     if len(path.notebook_arns) > MAX_LISTED:
         out["notebooks"] = list(path.notebook_arns[:MAX_LISTED])
         out["notebooks_not_listed"] = len(path.notebook_arns) - MAX_LISTED
+    if path.action.lower() == DOMAIN_PRESIGN.lower():
+        # The targets of CreatePresignedDomainUrl are user profiles: name them so.
+        out = {_PROFILE_KEYS.get(k, k): v for k, v in out.items()}
     return out
+
+
+_PROFILE_KEYS = {
+    "notebooks": "user_profiles",
+    "notebook_count": "user_profile_count",
+    "notebooks_not_listed": "user_profiles_not_listed",
+}
 
 
 def path_summary(path: PublicPath, target_arn: str) -> dict[str, Any]:

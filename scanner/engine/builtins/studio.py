@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.engine.builtins.access_paths import Paths, endpoint_paths
-from scanner.engine.builtins.endpoints import judge_groups
+from scanner.engine.builtins.endpoints import groups_result
 from scanner.engine.builtins.network import subnet_route_result
 from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
@@ -65,19 +65,8 @@ def studio_security_groups_restricted(res: EstateResource, ctx: CheckContext) ->
             f"no security group is set and the domain is {e.get('network_access')}",
             **evidence,
         )
-    problems, missing = judge_groups(groups)
-    if problems:
-        return CheckResult.failed("; ".join(problems), **evidence)
-    if missing:
-        return CheckResult.error(
-            f"security group(s) {', '.join(missing)} not in the snapshot", **evidence
-        )
-    where = sorted({f"{g['id']} ({g['where']})" for g in groups})
-    return CheckResult.passed(
-        f"security group(s) {', '.join(where)}: none is the default group, none admits "
-        "0.0.0.0/0 or ::/0",
-        **evidence,
-    )
+    where = ", ".join(sorted({f"{g['id']} ({g['where']})" for g in groups}))
+    return groups_result(groups, where, evidence)
 
 
 def studio_root_access_disabled(res: EstateResource, ctx: CheckContext) -> CheckResult:
