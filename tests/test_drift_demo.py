@@ -18,6 +18,7 @@ from typing import Any
 from scanner.demo.builders import build_notebook, sourcevpce_policy, unconditioned_policy
 from scanner.demo.seed import DemoManifest, seed_demo_account
 from scanner.demo.server import MotoServer
+from scanner.reporting.document import resolve_paths
 from tests.historykit import (
     cli,
     findings_json,
@@ -181,8 +182,9 @@ def check_transitions(
     # The IAM rules saw each change: the role through the managed policy (b), alice
     # through the group's new inline policy (d).
     def evidence(rule: str, principal: str) -> dict[str, Any]:
+        """The finding's evidence with its paths read from findings.json's paths table."""
         [hit] = [x for x in after.values() if (x["rule_id"], x["resource_id"]) == (rule, principal)]
-        return hit["evidence"]  # type: ignore[no-any-return]
+        return {**hit["evidence"], "paths": resolve_paths(run2, hit)}
 
     role = evidence("iam-presigned-url-requires-vpc-endpoint", iam["role:DataScientist"])
     assert any(mentions(p["grant"], "SageMakerNotebookViaVpce") for p in role["paths"]), role

@@ -13,14 +13,45 @@ from scanner.errors import ExitCode, InputError
 from scanner.model.finding import Severity, Status
 from scanner.reporting import parse_formats, write_reports
 from scanner.reporting.csvout import COLUMNS, sanitize_cell
+from scanner.reporting.document import dedup_paths, resolve_paths
 from tests.reportkit import finding, result
+
+
+def test_json_stores_each_path_once_and_references_it_by_id() -> None:
+    path = {"kind": "iam_inbound", "principal": "arn:aws:iam::1:user/bob", "action": "x"}
+    other = {**path, "principal": "arn:aws:iam::1:user/carol"}
+    findings = [
+        {"rule_id": "a", "evidence": {"paths": [path, other]}},
+        {"rule_id": "b", "evidence": {"paths": [dict(path)]}},
+        {"rule_id": "c", "evidence": {"note": "no paths"}},
+    ]
+    table, sets, out = dedup_paths(findings)
+    assert len(table) == 2 and sets == {}
+    assert out[0]["evidence"]["paths"][0] == out[1]["evidence"]["paths"][0]
+    assert out[2] is findings[2] and findings[0]["evidence"]["paths"][0] is path  # not modified
+    doc = {"paths": table}
+    assert resolve_paths(doc, out[0]) == [path, other]
+
+
+def test_json_stores_shared_notebook_lists_once() -> None:
+    arns = [f"arn:aws:sagemaker:us-west-2:1:notebook-instance/nb-{i}" for i in range(3)]
+    one = {"principal": "arn:aws:iam::1:role/a", "notebooks": arns}
+    two = {"principal": "arn:aws:iam::1:role/b", "notebooks": list(arns)}
+    single = {"principal": "arn:aws:iam::1:role/c", "notebooks": arns[:1]}
+    findings = [{"rule_id": "r", "evidence": {"paths": [one, two, single]}}]
+    table, sets, out = dedup_paths(findings)
+    assert list(sets.values()) == [arns]  # one list, shared by both paths
+    stored = [table[p] for p in out[0]["evidence"]["paths"]]
+    assert "notebooks" not in stored[0] and stored[0]["notebooks_set"] == stored[1]["notebooks_set"]
+    assert stored[2]["notebooks"] == arns[:1]  # a one-ARN list stays inline
+    assert resolve_paths({"paths": table, "target_sets": sets}, out[0]) == [one, two, single]
 
 
 def test_json_document_shape(tmp_path: Path) -> None:
     res = result([finding(Status.FAIL), finding(Status.PASS, resource_id="nb-2")], tmp_path)
     paths = write_reports(res, tmp_path, ["json"])
     doc = json.loads(paths["json"].read_text())
-    assert set(doc) == {"run", "findings"}
+    assert set(doc) == {"run", "paths", "target_sets", "findings"}
     assert doc["run"]["id"] == res.run_id
     assert doc["run"]["summary"]["by_status"]["FAIL"] == 1
     first = doc["findings"][0]

@@ -86,7 +86,9 @@ def assert_fails_explained(result: Scan, rules: Iterable[str]) -> None:
         if f.rule_id in rules and f.status is Status.FAIL and iam:
             assert "can call" in f.message and "granted by" in f.message, f.message
             for path in iam:
-                assert path["principal"] and path["notebooks"] and path["description"]
+                assert path["principal"] and path["description"]
+                # A principal's own paths name the notebooks; a verdict is about its notebook.
+                assert path.get("notebooks") or f.resource_type not in ("iam:user", "iam:role")
                 assert path["grant"]["policy"] and path["grant"]["via"]
                 assert path["remediation"] and path["fix_cli"].startswith("aws iam ")
 

@@ -110,18 +110,22 @@ def path_summary(path: PublicPath, target_arn: str) -> dict[str, Any]:
     grant, in which context, and what closes it.  The other targets it reaches are in the
     principal's finding (built without them: a path shared by hundreds of notebooks is
     summarised per notebook in constant size)."""
-    key = "user_profiles" if path.action.lower() == DOMAIN_PRESIGN.lower() else "notebooks"
-    return {
+    out: dict[str, Any] = {
         "principal": path.principal_arn,
         "principal_kind": path.principal_kind,
         "action": path.action,
-        key: [target_arn],
         "grant": path.grant.to_dict(),
         "description": path.description,
         "remediation": path.remediation,
         "unmodelled_keys": list(path.unmodelled_keys),
         "fix_cli": fix_cli(path),
     }
+    if path.action.lower() == DOMAIN_PRESIGN.lower():
+        # A domain has many user profiles: say which one the path opens.  A notebook's
+        # verdict is about the notebook itself, so its summary names no target and the same
+        # path reads the same in every notebook's verdict (stored once in findings.json).
+        out["user_profiles"] = [target_arn]
+    return out
 
 
 def _via(path: PublicPath) -> str:
