@@ -13,7 +13,7 @@ from scanner.errors import ExitCode, InputError
 from scanner.model.finding import Severity, Status
 from scanner.reporting import parse_formats, write_reports
 from scanner.reporting.csvout import COLUMNS, sanitize_cell
-from scanner.reporting.document import dedup_paths, resolve_paths
+from scanner.reporting.document import dedup_paths, resolve_paths, share_target_lists
 from tests.reportkit import finding, result
 
 
@@ -25,8 +25,8 @@ def test_json_stores_each_path_once_and_references_it_by_id() -> None:
         {"rule_id": "b", "evidence": {"paths": [dict(path)]}},
         {"rule_id": "c", "evidence": {"note": "no paths"}},
     ]
-    table, sets, out = dedup_paths(findings)
-    assert len(table) == 2 and sets == {}
+    table, out = dedup_paths(findings)
+    assert len(table) == 2 and share_target_lists(table)[1] == {}
     assert out[0]["evidence"]["paths"][0] == out[1]["evidence"]["paths"][0]
     assert out[2] is findings[2] and findings[0]["evidence"]["paths"][0] is path  # not modified
     doc = {"paths": table}
@@ -39,7 +39,8 @@ def test_json_stores_shared_notebook_lists_once() -> None:
     two = {"principal": "arn:aws:iam::1:role/b", "notebooks": list(arns)}
     single = {"principal": "arn:aws:iam::1:role/c", "notebooks": arns[:1]}
     findings = [{"rule_id": "r", "evidence": {"paths": [one, two, single]}}]
-    table, sets, out = dedup_paths(findings)
+    table, out = dedup_paths(findings)
+    table, sets = share_target_lists(table)
     assert list(sets.values()) == [arns]  # one list, shared by both paths
     stored = [table[p] for p in out[0]["evidence"]["paths"]]
     assert "notebooks" not in stored[0] and stored[0]["notebooks_set"] == stored[1]["notebooks_set"]

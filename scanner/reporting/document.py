@@ -64,13 +64,10 @@ _TARGET_LISTS = ("notebooks", "user_profiles")
 
 def dedup_paths(
     findings: Iterable[dict[str, Any]],
-) -> tuple[dict[str, Any], dict[str, list[Any]], list[dict[str, Any]]]:
-    """``(paths, target_sets, findings)``: every ``evidence.paths`` item moved into the
-    ``paths`` table and replaced by its id, and every notebook or user-profile list of more
-    than one ARN in a path moved into ``target_sets`` (the path keeps ``<key>_set``: the
-    id).  The input dicts are not modified."""
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(paths, findings)``: every ``evidence.paths`` item moved into the ``paths`` table
+    and replaced by its id.  The input dicts are not modified."""
     paths: dict[str, Any] = {}
-    sets: dict[str, list[Any]] = {}
     out: list[dict[str, Any]] = []
     for finding in findings:
         listed = (finding.get("evidence") or {}).get("paths")
@@ -79,20 +76,33 @@ def dedup_paths(
             continue
         ids = []
         for path in listed:
-            if isinstance(path, dict):
-                path = dict(path)
-                for key in _TARGET_LISTS:
-                    arns = path.get(key)
-                    if isinstance(arns, list) and len(arns) > 1:
-                        sid = path_id(arns)
-                        sets.setdefault(sid, arns)
-                        path[f"{key}_set"] = sid
-                        del path[key]
             pid = path_id(path)
             paths.setdefault(pid, path)
             ids.append(pid)
         out.append({**finding, "evidence": {**finding["evidence"], "paths": ids}})
-    return paths, sets, out
+    return paths, out
+
+
+def share_target_lists(
+    paths: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """``(paths, target_sets)``: every notebook or user-profile list of more than one ARN in
+    a path moved into ``target_sets`` (the path keeps ``<key>_set``, the list's id).  Path
+    ids stay those of the full paths.  The input is not modified."""
+    sets: dict[str, list[Any]] = {}
+    out: dict[str, Any] = {}
+    for pid, path in paths.items():
+        if isinstance(path, dict):
+            path = dict(path)
+            for key in _TARGET_LISTS:
+                arns = path.get(key)
+                if isinstance(arns, list) and len(arns) > 1:
+                    sid = path_id(arns)
+                    sets.setdefault(sid, arns)
+                    path[f"{key}_set"] = sid
+                    del path[key]
+        out[pid] = path
+    return out, sets
 
 
 def resolve_paths(document: dict[str, Any], finding: dict[str, Any]) -> list[Any]:
@@ -113,7 +123,8 @@ def resolve_paths(document: dict[str, Any], finding: dict[str, Any]) -> list[Any
 
 def findings_document(record: RunRecord) -> dict[str, Any]:
     """The whole JSON document: ``{"run": {...}, "paths": {...}, "findings": [...]}``."""
-    paths, sets, findings = dedup_paths(f.to_dict() for f in record.findings)
+    paths, findings = dedup_paths(f.to_dict() for f in record.findings)
+    paths, sets = share_target_lists(paths)
     return {
         "run": run_document(record),
         "paths": paths,
