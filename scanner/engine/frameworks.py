@@ -24,12 +24,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class MappingSpec(_Strict):
+    """One rule supporting a requirement, and why: a mapping without a reason cannot be
+    reviewed, so ``because`` is required."""
+
+    rule: str = Field(min_length=1)
+    because: str = Field(min_length=10)
+
+
 class RequirementSpec(_Strict):
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     text: str = Field(min_length=1)
     source: str = Field(min_length=1)
-    rules: list[str] = Field(min_length=1)
+    rules: list[MappingSpec] = Field(min_length=1)
 
 
 class FrameworkSpec(_Strict):
@@ -69,18 +77,26 @@ def parse_framework(doc: YamlDoc, rule_ids: set[str]) -> Framework:
         if req.id in seen:
             raise doc.error(f"duplicate requirement id {req.id!r}", ("requirements", i, "id"))
         seen.add(req.id)
-        for j, rid in enumerate(req.rules):
-            if rid not in rule_ids:
+        for j, mapping in enumerate(req.rules):
+            if mapping.rule not in rule_ids:
                 raise doc.error(
-                    f"requirement {req.id}: unknown rule id {rid!r}",
-                    ("requirements", i, "rules", j),
+                    f"requirement {req.id}: unknown rule id {mapping.rule!r}",
+                    ("requirements", i, "rules", j, "rule"),
                 )
     return Framework(
         id=spec.id,
         title=spec.title,
         source=spec.source,
         requirements=tuple(
-            Requirement(r.id, r.title, r.text, r.source, tuple(r.rules)) for r in spec.requirements
+            Requirement(
+                r.id,
+                r.title,
+                r.text,
+                r.source,
+                tuple(m.rule for m in r.rules),
+                tuple((m.rule, m.because) for m in r.rules),
+            )
+            for r in spec.requirements
         ),
         file=doc.source,
     )

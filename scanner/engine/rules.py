@@ -155,6 +155,8 @@ class Requirement:
     text: str
     source: str
     rules: tuple[str, ...]
+    because: tuple[tuple[str, str], ...] = ()
+    """(rule id, why the rule supports this requirement), one per rule."""
 
 
 @dataclass(frozen=True)
