@@ -24,8 +24,11 @@ DEFAULT_IAM_ACTIONS = [
     "sagemaker:DescribeNotebookInstance",
 ]
 
-Format = Literal["csv", "html", "json"]
-ALL_FORMATS: tuple[Format, ...] = ("csv", "html", "json")
+Format = Literal["csv", "html", "json", "compliance", "ocsf", "asff", "xlsx"]
+ALL_FORMATS: tuple[Format, ...] = ("csv", "html", "json", "compliance", "ocsf", "asff", "xlsx")
+# What a scan writes unless told otherwise: the other formats are for other tools and
+# auditors, asked for with --format or output.formats.
+DEFAULT_FORMATS: tuple[Format, ...] = ("csv", "html", "json")
 
 
 class _Strict(BaseModel):
@@ -79,7 +82,7 @@ class OutputConfig(_Strict):
     """Where reports go and in which formats."""
 
     dir: str = "reports"
-    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS))
+    formats: list[Format] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
 
 
 class StoreConfig(_Strict):

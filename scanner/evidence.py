@@ -4,7 +4,8 @@ Everything is rebuilt from the history store, not copied from a reports director
 may have been edited or deleted since:
 
 - ``snapshot.json.gz``: the run's snapshot;
-- ``findings.json``, ``findings.csv``, ``report.html``: the run's reports, regenerated;
+- ``findings.json``, ``findings.csv``, ``report.html``: the run's reports, regenerated
+  the way ``scanner report`` regenerates any format (:func:`stored_record`);
 - ``drift-baseline.json`` (or ``drift-previous.json`` when no baseline exists): the full
   drift document against the baseline;
 - ``rulepacks.json``: the rule-pack version the run used, and the rule catalog of the
@@ -21,6 +22,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,12 +30,31 @@ from typing import Any
 from scanner import __version__
 from scanner.config import Config
 from scanner.engine import load_config_ruleset
-from scanner.history.drift import Side, drift
+from scanner.history.drift import Side, drift, drift_for_run
 from scanner.history.store import RunRow, Store
 from scanner.history.verify import verify
-from scanner.reporting import WRITERS
+from scanner.model.record import RunRecord
+from scanner.reporting import WRITERS, write_reports
 
 MANIFEST_FORMAT = "privatelink-scanner evidence pack 1"
+# The reports an evidence pack carries (``scanner report`` writes any other format).
+EVIDENCE_FORMATS = ("json", "csv", "html")
+
+
+def stored_record(store: Store, row: RunRow, baseline: str | None) -> RunRecord:
+    """A stored run as its scan returned it, drift included: its findings and snapshot from
+    the store, drift recomputed against the run before it and the baseline (``baseline``
+    is config ``store.baseline``).  No AWS call."""
+    record = store.record(row)
+    record.drift = drift_for_run(store, row.id, row.status, baseline)
+    return record
+
+
+def regenerate_reports(
+    store: Store, row: RunRow, out_dir: Path, formats: Sequence[str], baseline: str | None
+) -> dict[str, Path]:
+    """``scanner report``: write ``formats`` of a stored run into ``out_dir``."""
+    return write_reports(stored_record(store, row, baseline), out_dir, formats)
 
 
 def _json(doc: Any) -> bytes:
@@ -74,10 +95,11 @@ def _rulepacks(config: Config, row: RunRow) -> dict[str, Any]:
 
 def evidence_files(store: Store, row: RunRow, config: Config) -> dict[str, bytes]:
     """Every file of the pack but the manifest, by name."""
-    record = store.record(row)
+    record = stored_record(store, row, config.store.baseline)
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, writer in WRITERS.values():
+        for fmt in EVIDENCE_FORMATS:
+            name, writer = WRITERS[fmt]
             files[name] = writer(record, Path(tmp) / name).read_bytes()
         files["snapshot.json.gz"] = record.snapshot.save(Path(tmp) / "snap.json.gz").read_bytes()
     extra = _drift_file(store, row)

@@ -31,6 +31,7 @@ def cli() -> None:
       scanner demo                       scan an embedded demo account (moto)
       scanner scan --region us-west-2    scan the account of your AWS credentials
       scanner drift                      what changed since the previous scan
+      scanner report RUN --format xlsx   a stored run's reports, regenerated
       scanner runs list                  every stored run
       scanner baseline set --name audit  pin the latest run as a baseline
       scanner collect --output s.json.gz snapshot only (no evaluation)
@@ -47,6 +48,7 @@ for command in (
     history.runs,
     history.baseline,
     history.evidence,
+    history.report,
     history.waivers,
     tools.rules,
     tools.iam,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scanner.config import Config, load_config
+from scanner.config import ALL_FORMATS, DEFAULT_FORMATS, Config, load_config
 from scanner.model.finding import Severity
 from scanner.progress import LogProgress, NullProgress, Progress, RichProgress
 
@@ -75,7 +75,8 @@ def report_options(func: F) -> F:
         "formats",
         default=None,
         metavar="LIST",
-        help="Comma-separated report formats: csv,html,json (default: all).",
+        help=f"Comma-separated report formats: {','.join(ALL_FORMATS)} "
+        f"(default: config output.formats, else {','.join(DEFAULT_FORMATS)}).",
     )(func)
     return click.option(
         "--fail-on",

@@ -1,4 +1,4 @@
-"""History commands: ``drift``, ``runs``, ``baseline``, ``evidence`` and ``waivers``.
+"""History commands: ``drift``, ``runs``, ``baseline``, ``evidence``, ``report`` and ``waivers``.
 
 None of them calls AWS.  Each finds the store the way ``scanner scan`` does (``--store``,
 else config ``store.url``, else ``<output.dir>/history.db`` from the current directory), so
@@ -17,7 +17,7 @@ import click
 
 from scanner.cli.common import config_option, format_option, output_file_option, store_option
 from scanner.cli.scan import print_drift
-from scanner.config import Config, load_config
+from scanner.config import ALL_FORMATS, Config, load_config
 from scanner.errors import ExitCode
 from scanner.history.database import StoreError
 from scanner.history.drift import Side, summary
@@ -290,6 +290,66 @@ def evidence_export(
         row, _ = st.resolve(run_ref)
         manifest = export_evidence(st, row, output, config)
     click.echo(f"evidence pack written: {output} ({len(manifest['files'])} files)")
+
+
+# -- report -----------------------------------------------------------------------------
+
+
+def resolve_run(store: Store, ref: str) -> RunRow:
+    """``latest`` (the newest finished run), else what ``runs show`` takes: a run id, a
+    unique prefix of one, or a baseline name."""
+    if ref == "latest":
+        return _latest(store)
+    return store.resolve(ref)[0]
+
+
+@click.command("report")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    metavar="LIST",
+    help=f"Comma-separated report formats: {','.join(ALL_FORMATS)}. "
+    "Default: config output.formats.",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write the reports into. Default: <output.dir>/<run-id>/.",
+)
+@config_option
+@store_option
+def report(
+    run_ref: str,
+    formats: str | None,
+    output_dir: Path | None,
+    config_path: Path | None,
+    store: str | None,
+) -> None:
+    """Regenerate a stored run's reports from the history store, in any format, with no
+    AWS call.  RUN: a run id, a unique prefix, a baseline name or 'latest'.
+
+    \b
+    Examples:
+      scanner report latest --format ocsf,asff
+      scanner report 20261127T0200 --format xlsx,compliance --output audit/
+    """
+    from scanner.evidence import regenerate_reports
+    from scanner.reporting import parse_formats, report_files
+
+    config = load_config(config_path)
+    wanted = parse_formats(formats) if formats else list(config.output.formats)
+    with open_store(config, store) as st:
+        row = resolve_run(st, run_ref)
+        out = output_dir or Path(config.output.dir) / row.id
+        written = regenerate_reports(st, row, out, wanted, config.store.baseline)
+    click.echo(f"Reports of run {row.id} ({row.status}) regenerated from {st.display_url}:")
+    for fmt in written:
+        for path in report_files(fmt, out):
+            click.echo(f"{fmt.upper():10} {path}")
 
 
 # -- waivers ----------------------------------------------------------------------------

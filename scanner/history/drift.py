@@ -284,7 +284,10 @@ def drift(store: Store, before: Side, after: Side) -> dict[str, Any]:
 
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
-    """The counts of a drift document (the scan's closing summary and findings.json)."""
+    """The counts of a drift document (the scan's closing summary and findings.json), with
+    the new, regressed, resolved and ERROR-changed findings in short (fingerprint, rule,
+    resource, from/to status): the OCSF and ASFF reports derive each finding's lifecycle
+    (created, still open, closed) from them."""
     changes = {"added": 0, "removed": 0, "modified": 0}
     for r in doc["resources"]:
         changes[r["change"]] += 1
@@ -304,13 +307,24 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
         "new": [_short(x) for x in f["new"]],
         "regressed": [_short(x) for x in f["regressed"]],
         "resolved": [_short(x) for x in f["resolved"]],
+        "error_changes": [_short(x) for x in f["error_changes"]],
         "waivers": {k: len(v) for k, v in doc["waivers"].items()},
         "unknown_scopes": doc["unknown_scopes"],
     }
 
 
 def _short(item: dict[str, Any]) -> dict[str, Any]:
-    keys = ("fingerprint", "rule_id", "severity", "resource_type", "resource_id", "from", "to")
+    keys = (
+        "fingerprint",
+        "rule_id",
+        "severity",
+        "account_id",
+        "region",
+        "resource_type",
+        "resource_id",
+        "from",
+        "to",
+    )
     return {k: item.get(k) for k in keys}
 
 

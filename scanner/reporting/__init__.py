@@ -1,4 +1,13 @@
-"""Reporters: turn a run's findings into files.  One module per format, one entry point."""
+"""Reporters: turn a run's findings into files.  One module per format, one entry point.
+
+The writer contract: ``WRITERS`` maps a format to ``(name, writer)``, and
+``writer(record, out_dir / name)`` writes the report and returns its path.  A format of
+several files (``compliance``: one CSV per framework) is registered under a glob
+(``compliance-*.csv``): its writer writes every file matching the glob into ``out_dir`` and
+returns ``out_dir``; :func:`report_files` lists the files of any format.  So
+``write_reports`` still returns one path per format (what the store and ``scanner scan``
+record), and a single-file writer is unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +16,13 @@ from pathlib import Path
 
 from scanner.errors import InputError
 from scanner.model.record import RunRecord
+from scanner.reporting.asff import write_asff
+from scanner.reporting.compliance import write_compliance
 from scanner.reporting.csvout import write_csv
 from scanner.reporting.htmlout import write_html
 from scanner.reporting.jsonout import write_json
+from scanner.reporting.ocsf import write_ocsf
+from scanner.reporting.xlsx import write_xlsx
 
 Writer = Callable[[RunRecord, Path], Path]
 
@@ -17,6 +30,10 @@ WRITERS: dict[str, tuple[str, Writer]] = {
     "json": ("findings.json", write_json),
     "csv": ("findings.csv", write_csv),
     "html": ("report.html", write_html),
+    "compliance": ("compliance-*.csv", write_compliance),
+    "ocsf": ("findings.ocsf.json", write_ocsf),
+    "asff": ("findings.asff.json", write_asff),
+    "xlsx": ("findings.xlsx", write_xlsx),
 }
 
 
@@ -35,9 +52,20 @@ def parse_formats(
 
 
 def write_reports(record: RunRecord, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
-    """Write each requested format into ``out_dir``; returns format → path."""
+    """Write each requested format into ``out_dir``; returns format → path (``out_dir``
+    itself for a format of several files, see the module docstring)."""
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: dict[str, Path] = {}
     for fmt in formats:
         filename, writer = WRITERS[fmt]
         written[fmt] = writer(record, out_dir / filename)
     return written
+
+
+def report_files(fmt: str, out_dir: Path) -> list[Path]:
+    """The files format ``fmt`` wrote into ``out_dir`` (several for a glob name)."""
+    name = WRITERS[fmt][0]
+    if "*" in name:
+        return sorted(out_dir.glob(name))
+    path = out_dir / name
+    return [path] if path.exists() else []
