@@ -27,6 +27,7 @@ from scanner.enrichment import enrich
 from scanner.history.database import default_url
 from scanner.history.drift import drift_for_run
 from scanner.history.store import Store
+from scanner.history.trend import trend_for
 from scanner.model.finding import Finding, Severity
 from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import Snapshot, utc_now
@@ -170,7 +171,10 @@ def _scan(
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if options.snapshot_path is None:
         snapshot.save(out_dir / SNAPSHOT_FILE)
-    record.reports = write_reports(record, out_dir, options.formats or list(config.output.formats))
+    # The HTML report charts the FAIL / ERROR counts of the last stored runs (this one too).
+    context = {"trend": trend_for(store, current=run_id)} if store is not None else None
+    formats = options.formats or list(config.output.formats)
+    record.reports = write_reports(record, out_dir, formats, context=context)
     if store is not None:
         store.finish_run(record)
         if config.store.retention_days is not None:

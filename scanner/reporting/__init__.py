@@ -11,8 +11,9 @@ record), and a single-file writer is unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from scanner.errors import InputError
 from scanner.model.record import RunRecord
@@ -51,14 +52,23 @@ def parse_formats(
     return names
 
 
-def write_reports(record: RunRecord, out_dir: Path, formats: Sequence[str]) -> dict[str, Path]:
+def write_reports(
+    record: RunRecord,
+    out_dir: Path,
+    formats: Sequence[str],
+    *,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
     """Write each requested format into ``out_dir``; returns format → path (``out_dir``
     itself for a format of several files, see the module docstring)."""
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: dict[str, Path] = {}
     for fmt in formats:
         filename, writer = WRITERS[fmt]
-        written[fmt] = writer(record, out_dir / filename)
+        if fmt == "html":  # ``context``: extra HTML inputs, e.g. ``trend`` (trend_for)
+            written[fmt] = write_html(record, out_dir / filename, **(context or {}))
+        else:
+            written[fmt] = writer(record, out_dir / filename)
     return written
 
 
