@@ -32,6 +32,7 @@ from scanner.config import Config
 from scanner.engine import load_config_ruleset
 from scanner.history.drift import Side, drift, drift_for_run
 from scanner.history.store import RunRow, Store
+from scanner.history.trend import trend_for
 from scanner.history.verify import verify
 from scanner.model.record import RunRecord
 from scanner.reporting import WRITERS, write_reports
@@ -53,8 +54,10 @@ def stored_record(store: Store, row: RunRow, baseline: str | None) -> RunRecord:
 def regenerate_reports(
     store: Store, row: RunRow, out_dir: Path, formats: Sequence[str], baseline: str | None
 ) -> dict[str, Path]:
-    """``scanner report``: write ``formats`` of a stored run into ``out_dir``."""
-    return write_reports(stored_record(store, row, baseline), out_dir, formats)
+    """``scanner report``: write ``formats`` of a stored run into ``out_dir``, its HTML with
+    the FAIL / ERROR trend up to that run, as the scan itself wrote it."""
+    context = {"trend": trend_for(store, until=row.id)}
+    return write_reports(stored_record(store, row, baseline), out_dir, formats, context=context)
 
 
 def _json(doc: Any) -> bytes:

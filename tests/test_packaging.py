@@ -45,6 +45,8 @@ def test_wheel_contains_rules_frameworks_and_templates(tmp_path: Path) -> None:
         "scanner/rulepacks/frameworks/hipaa.yaml",
         "scanner/rulepacks/frameworks/pci-dss-v4.yaml",
         "scanner/reporting/templates/report.html.j2",
+        "scanner/reporting/static/report.js",
+        "scanner/reporting/static/report.css",
         "scanner/py.typed",
     ):
         assert shipped in names, f"{shipped} missing from the wheel"

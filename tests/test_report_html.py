@@ -256,3 +256,28 @@ def test_write_reports_context_reaches_the_html_writer(tmp_path: Path) -> None:
         result([finding(Status.FAIL)], tmp_path), tmp_path, ["html"], context={"trend": trend}
     )["html"]
     assert 'id="chart-trend"' in page.read_text()
+
+
+def test_regenerated_report_ends_its_trend_at_its_own_run(tmp_path: Path) -> None:
+    from scanner.evidence import regenerate_reports
+    from scanner.history.store import Store
+
+    snap_path = tmp_path / "snapshot.json.gz"
+    Snapshot(accounts=[ACCOUNT], regions=["us-west-2"]).save(snap_path)
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    options = RunOptions(
+        config=Config(),
+        snapshot_path=snap_path,
+        output_dir=tmp_path / "out",
+        formats=["json"],
+        store=url,
+    )
+    first = run(options)
+    second = run(dataclasses.replace(options, run_id=None))
+    with Store.open(url) as store:
+        written = regenerate_reports(
+            store, store.run(first.run_id), tmp_path / "again", ["html"], None
+        )
+    html = written["html"].read_text()
+    assert "over the last 1 run(s)" in html and first.run_id in html
+    assert second.run_id not in html
