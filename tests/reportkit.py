@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 from scanner.model.finding import Finding, Severity, Status
 from scanner.model.record import RunRecord
 from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from scanner.reporting.htmlout import unpack_findings
 
 ACCOUNT = "111122223333"
 
@@ -63,3 +67,13 @@ def result(findings: list[Finding], tmp_path: Path, *, failed_collector: bool = 
         finished_at="2026-11-27T00:00:01Z",
         fail_on=Severity.LOW,
     )
+
+
+def html_findings(page: Path) -> list[dict[str, Any]]:
+    """The findings a ``report.html`` embeds, as ``findings.json`` spells them (the page's
+    data block unpacked; rows are drawn from it by the page's script)."""
+    match = re.search(
+        r'<script type="application/json" id="data">(.*?)</script>', page.read_text(), re.S
+    )
+    assert match is not None, "no data block in the report"
+    return unpack_findings(json.loads(match.group(1)))

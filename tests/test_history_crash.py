@@ -74,8 +74,8 @@ KILL_POINTS: dict[str, str] = {
     # findings.json written, the other reports not yet.
     "inside_write_reports": (
         "orig = run_mod.write_reports\n"
-        "def patched(record, out_dir, formats):\n"
-        "    orig(record, out_dir, ['json'])\n"
+        "def patched(record, out_dir, formats, **kwargs):\n"
+        "    orig(record, out_dir, ['json'], **kwargs)\n"
         "    die('inside write_reports')\n"
         "run_mod.write_reports = patched\n"
     ),
