@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -77,3 +78,45 @@ def html_findings(page: Path) -> list[dict[str, Any]]:
     )
     assert match is not None, "no data block in the report"
     return unpack_findings(json.loads(match.group(1)))
+
+
+def verdict_finding(resource_id: str = "nb-1") -> Finding:
+    iam = {
+        "kind": "iam_inbound",
+        "kind_label": "inbound through IAM",
+        "principal": "arn:aws:iam::111122223333:user/bob",
+        "principal_kind": "user",
+        "action": "sagemaker:CreatePresignedNotebookInstanceUrl",
+        "grant": {
+            "policy": "sagemaker-full",
+            "policy_kind": "inline",
+            "via": "user",
+            "statement_index": 0,
+            "sid": None,
+        },
+        "description": "no aws:SourceVpce (public internet)",
+        "remediation": "add Condition StringEquals aws:SourceVpce [vpce-1] to statement #0",
+        "unmodelled_keys": [],
+        "fix_cli": "aws iam put-user-policy --user-name bob --policy-name sagemaker-full",
+    }
+    net = {
+        "kind": "internet_outbound",
+        "kind_label": "outbound to the internet",
+        "summary": "DirectInternetAccess is Enabled",
+        "close": "recreate the notebook with --direct-internet-access Disabled",
+    }
+    return dataclasses.replace(
+        finding(
+            Status.FAIL,
+            rule_id="notebook-no-public-access-path",
+            resource_id=resource_id,
+            severity=Severity.CRITICAL,
+            message=f"2 public access path(s) to notebook {resource_id}",
+        ),
+        evidence={
+            "paths": [net, iam],
+            "paths_total": 2,
+            "paths_by_kind": {"iam_inbound": 1, "internet_outbound": 1, "public_internet": 0},
+            "closed": [],
+        },
+    )

@@ -21,7 +21,7 @@ import pytest
 
 from scanner.model.finding import Finding, Severity, Status
 from scanner.reporting import write_reports
-from tests.reportkit import finding, result
+from tests.reportkit import finding, result, verdict_finding
 
 pytestmark = pytest.mark.browser
 
@@ -246,43 +246,7 @@ def test_expanding_a_finding_shows_evidence_remediation_and_frameworks(open_repo
 
 
 def test_verdict_section_lists_each_public_path(open_report: Any) -> None:
-    iam = {
-        "kind": "iam_inbound",
-        "kind_label": "inbound through IAM",
-        "principal": "arn:aws:iam::111122223333:user/bob",
-        "principal_kind": "user",
-        "action": "sagemaker:CreatePresignedNotebookInstanceUrl",
-        "grant": {
-            "policy": "sagemaker-full",
-            "policy_kind": "inline",
-            "via": "user",
-            "statement_index": 0,
-            "sid": None,
-        },
-        "description": "no aws:SourceVpce (public internet)",
-        "remediation": "add Condition StringEquals aws:SourceVpce to statement #0",
-        "unmodelled_keys": [],
-        "fix_cli": "aws iam put-user-policy --user-name bob --policy-name sagemaker-full",
-    }
-    net = {
-        "kind": "internet_outbound",
-        "kind_label": "outbound to the internet",
-        "summary": "DirectInternetAccess is Enabled",
-        "close": "recreate the notebook with --direct-internet-access Disabled",
-    }
-    verdict = dataclasses.replace(
-        finding(
-            Status.FAIL,
-            rule_id="notebook-no-public-access-path",
-            resource_id="analytics-scratch",
-            severity=Severity.CRITICAL,
-        ),
-        evidence={
-            "paths": [net, iam],
-            "paths_total": 2,
-            "paths_by_kind": {"iam_inbound": 1, "internet_outbound": 1, "public_internet": 0},
-        },
-    )
+    verdict = verdict_finding("analytics-scratch")
     r = open_report([verdict])
     assert r.page.text_content("#paths-total") == "2"
     target = r.page.locator("#verdict-list details.target").first

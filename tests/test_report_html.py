@@ -14,7 +14,7 @@ from typing import Any
 from scanner.config import Config
 from scanner.history.store import Store
 from scanner.history.trend import trend_for
-from scanner.model.finding import Finding, Severity, Status
+from scanner.model.finding import Severity, Status
 from scanner.model.snapshot import Snapshot
 from scanner.reporting import write_reports
 from scanner.reporting.document import findings_document
@@ -27,52 +27,10 @@ from scanner.reporting.htmlout import (
     unpack_findings,
 )
 from scanner.run import RunOptions, run
-from tests.reportkit import ACCOUNT, finding, result
+from tests.reportkit import ACCOUNT, finding, result, verdict_finding
 
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
 INLINE = re.compile(r"<(script|style)(\s[^>]*)?>(.*?)</\1>", re.S)
-
-
-def verdict_finding(resource_id: str = "nb-1") -> Finding:
-    iam = {
-        "kind": "iam_inbound",
-        "kind_label": "inbound through IAM",
-        "principal": "arn:aws:iam::111122223333:user/bob",
-        "principal_kind": "user",
-        "action": "sagemaker:CreatePresignedNotebookInstanceUrl",
-        "grant": {
-            "policy": "sagemaker-full",
-            "policy_kind": "inline",
-            "via": "user",
-            "statement_index": 0,
-            "sid": None,
-        },
-        "description": "no aws:SourceVpce (public internet)",
-        "remediation": "add Condition StringEquals aws:SourceVpce [vpce-1] to statement #0",
-        "unmodelled_keys": [],
-        "fix_cli": "aws iam put-user-policy --user-name bob --policy-name sagemaker-full",
-    }
-    net = {
-        "kind": "internet_outbound",
-        "kind_label": "outbound to the internet",
-        "summary": "DirectInternetAccess is Enabled",
-        "close": "recreate the notebook with --direct-internet-access Disabled",
-    }
-    return dataclasses.replace(
-        finding(
-            Status.FAIL,
-            rule_id="notebook-no-public-access-path",
-            resource_id=resource_id,
-            severity=Severity.CRITICAL,
-            message=f"2 public access path(s) to notebook {resource_id}",
-        ),
-        evidence={
-            "paths": [net, iam],
-            "paths_total": 2,
-            "paths_by_kind": {"iam_inbound": 1, "internet_outbound": 1, "public_internet": 0},
-            "closed": [],
-        },
-    )
 
 
 def inline_blocks(html: str) -> list[tuple[str, str, str]]:
