@@ -21,9 +21,12 @@ import pytest
 
 from scanner.model.finding import Finding, Severity, Status
 from scanner.reporting import write_reports
+from tests.clikit import run_cli
 from tests.reportkit import finding, result, verdict_finding
 
 pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
 
 try:
     from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
@@ -109,21 +112,27 @@ def open_report(browser: Browser, tmp_path: Path) -> Iterator[Any]:
         out = tmp_path / f"r{len(pages)}"
         out.mkdir()
         path = write_reports(result(findings, out, **kwargs), out, ["html"])["html"]
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        opened = Opened(page, path.as_uri())
-        page.on("request", lambda r: opened.requests.append(r.url))
-        page.on("console", lambda m: note_console(opened, m))
-        page.on("pageerror", lambda e: opened.problems.append(f"pageerror: {e}"))
-        page.on("requestfailed", lambda r: opened.problems.append(f"requestfailed: {r.url}"))
-        page.add_init_script(WATCH_CSP)
-        page.goto(opened.url)
-        page.wait_for_selector("html[data-ready]", state="attached")
+        opened = open_file(browser, path)
         pages.append(opened)
         return opened
 
     yield opener
     for opened in pages:
         opened.page.close()
+
+
+def open_file(browser: Browser, path: Path) -> Opened:
+    """Open a report file and watch every request, console message and CSP violation."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    opened = Opened(page, path.as_uri())
+    page.on("request", lambda r: opened.requests.append(r.url))
+    page.on("console", lambda m: note_console(opened, m))
+    page.on("pageerror", lambda e: opened.problems.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: opened.problems.append(f"requestfailed: {r.url}"))
+    page.add_init_script(WATCH_CSP)
+    page.goto(opened.url)
+    page.wait_for_selector("html[data-ready]", state="attached")
+    return opened
 
 
 def note_console(opened: Opened, message: ConsoleMessage) -> None:
@@ -372,3 +381,25 @@ def test_report_screenshot_is_produced(open_report: Any, tmp_path: Path) -> None
     r.page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 5000
+
+
+def test_the_demo_report_renders_offline_with_its_public_paths(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The report `make demo` writes, opened in Chromium: no request but the file, no console
+    error, no CSP violation, and the verdict section lists the demo's public paths."""
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    proc = run_cli("demo", "--config", str(tmp_path / "config.yaml"), cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [page] = sorted((tmp_path / "reports").glob("*/report.html"))
+    opened = open_file(browser, page)
+    try:
+        assert opened.other_requests() == []
+        assert opened.problems == [] and opened.csp_violations() == []
+        total = int(opened.page.text_content("#paths-total") or "0")
+        assert total > 0  # the demo's deliberate mistakes open paths
+        text = opened.page.text_content("#verdict-list") or ""
+        for name in ("analytics-scratch", "etl-dev", "d-sandbox-studio", "bob-contractor"):
+            assert name in text, name
+    finally:
+        opened.page.close()
