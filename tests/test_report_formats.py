@@ -570,6 +570,9 @@ def test_xlsx_sheets_and_summary(tmp_path: Path) -> None:
     assert len(hipaa) == 1 + 3
     every = list(book["All findings"].iter_rows(values_only=True))
     assert every[0][:3] == ("run_id", "fingerprint", "rule_id") and len(every) == 1 + 3
+    for sheet in ("hipaa", "All findings"):
+        assert book[sheet].freeze_panes == "A2"  # the header row stays in view
+        assert book[sheet].auto_filter.ref == book[sheet].dimensions
 
 
 def test_xlsx_stores_formula_payloads_as_text(tmp_path: Path) -> None:
