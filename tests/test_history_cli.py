@@ -158,6 +158,10 @@ def test_runs_list_show_and_unknown_ids(
     assert by_prefix.returncode == 0, show(by_prefix)
     assert by_prefix.stdout.splitlines()[0].split() == ["id", r2]
     assert ["status", "complete"] in [line.split() for line in by_prefix.stdout.splitlines()]
+    # 'latest' is the newest finished run, for every command that takes a RUN.
+    newest = cli("runs", "show", "latest", store=store_url)
+    assert newest.returncode == 0, show(newest)
+    assert newest.stdout.splitlines()[0].split() == ["id", r2]
 
     # (d) Unknown run ids and baseline names: exit 2, one line naming them, nothing written.
     before = row_counts(store_url)

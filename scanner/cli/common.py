@@ -62,6 +62,18 @@ def logging_options(func: F) -> F:
     return click.option("-v", "--verbose", is_flag=True, help="Debug logging.")(func)
 
 
+def formats_option(func: F) -> F:
+    """``--format LIST``: the report formats of ``scanner scan`` and ``scanner report``."""
+    return click.option(
+        "--format",
+        "formats",
+        default=None,
+        metavar="LIST",
+        help=f"Comma-separated report formats: {','.join(ALL_FORMATS)} "
+        f"(default: config output.formats, else {','.join(DEFAULT_FORMATS)}).",
+    )(func)
+
+
 def report_options(func: F) -> F:
     func = click.option(
         "--output",
@@ -70,14 +82,7 @@ def report_options(func: F) -> F:
         default=None,
         help="Directory for reports; each run writes DIR/<run-id>/. Default: config output.dir.",
     )(func)
-    func = click.option(
-        "--format",
-        "formats",
-        default=None,
-        metavar="LIST",
-        help=f"Comma-separated report formats: {','.join(ALL_FORMATS)} "
-        f"(default: config output.formats, else {','.join(DEFAULT_FORMATS)}).",
-    )(func)
+    func = formats_option(func)
     return click.option(
         "--fail-on",
         type=click.Choice(SEVERITIES, case_sensitive=False),

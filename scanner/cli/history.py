@@ -15,9 +15,15 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import config_option, format_option, output_file_option, store_option
+from scanner.cli.common import (
+    config_option,
+    format_option,
+    formats_option,
+    output_file_option,
+    store_option,
+)
 from scanner.cli.scan import print_drift
-from scanner.config import ALL_FORMATS, Config, load_config
+from scanner.config import Config, load_config
 from scanner.errors import ExitCode
 from scanner.history.database import StoreError
 from scanner.history.drift import Side, summary
@@ -295,24 +301,9 @@ def evidence_export(
 # -- report -----------------------------------------------------------------------------
 
 
-def resolve_run(store: Store, ref: str) -> RunRow:
-    """``latest`` (the newest finished run), else what ``runs show`` takes: a run id, a
-    unique prefix of one, or a baseline name."""
-    if ref == "latest":
-        return _latest(store)
-    return store.resolve(ref)[0]
-
-
 @click.command("report")
 @click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--format",
-    "formats",
-    default=None,
-    metavar="LIST",
-    help=f"Comma-separated report formats: {','.join(ALL_FORMATS)}. "
-    "Default: config output.formats.",
-)
+@formats_option
 @click.option(
     "--output",
     "output_dir",
@@ -343,7 +334,7 @@ def report(
     config = load_config(config_path)
     wanted = parse_formats(formats) if formats else list(config.output.formats)
     with open_store(config, store) as st:
-        row = resolve_run(st, run_ref)
+        row, _ = st.resolve(run_ref)
         out = output_dir or Path(config.output.dir) / row.id
         written = regenerate_reports(st, row, out, wanted, config.store.baseline)
     click.echo(f"Reports of run {row.id} ({row.status}) regenerated from {st.display_url}:")

@@ -747,10 +747,17 @@ class Store:
         return next((b for b in self.baselines() if b.name == name), None)
 
     def resolve(self, ref: str) -> tuple[RunRow, Baseline | None]:
-        """A run id (or unique prefix) or a baseline name -> the run (and the baseline)."""
+        """A run id (or unique prefix), a baseline name, or ``latest`` (the newest finished
+        run; a baseline of that name comes first) -> the run (and the baseline).  Every
+        command that takes a RUN resolves it here, so all accept the same words."""
         base = self.baseline(ref)
         if base is not None:
             return self.run(base.run_id), base
+        if ref == "latest":
+            newest = self.latest()
+            if newest is None:
+                raise StoreError(f"the store {self.display_url} has no finished run yet")
+            return newest, None
         try:
             return self.run(ref), None
         except UnknownRun:
