@@ -496,3 +496,45 @@ def test_every_domain_and_only_domains_get_a_verdict() -> None:
     found = [f for f in scan(compliant_snapshot()) if f.rule_id == VERDICT]
     assert [(f.resource_type, f.resource_id) for f in found] == [("sagemaker:domain", DOMAIN)]
     assert found[0].frameworks["hipaa"] and found[0].frameworks["pci-dss-v4"]
+
+
+# -- listings nobody looked at ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [OutcomeStatus.DISABLED, OutcomeStatus.NOT_COLLECTED])
+def test_user_profiles_not_looked_at_never_pass(status: OutcomeStatus) -> None:
+    """A disabled or uncollected profile listing could hide an open override or a profile
+    someone can open: the rules that read profiles say ERROR instead of PASS."""
+    snap = compliant_snapshot()
+    set_outcome(snap, "sagemaker.user-profiles", status)
+    assert on(snap, "studio-security-groups-restricted").status is Status.ERROR
+    assert on(snap, "studio-root-access-disabled").status is Status.ERROR
+    verdict = on(snap, VERDICT)
+    assert verdict.status is Status.ERROR
+    assert "sagemaker:user-profile" in " ".join(verdict.evidence["undecided"])
+    add_user(snap, presign(resource="arn:aws:sagemaker:us-west-2:111122223333:user-profile/d-x/*"))
+    principal = finding(snap, "iam-presigned-domain-url-requires-vpc-endpoint", USER)
+    assert principal.status is Status.ERROR and "not looked at" in principal.message
+    # A principal with no grant of the action is still a PASS: no profile matters to it.
+    alice = f"arn:aws:iam::{ACCOUNT}:user/notebook-user"
+    assert finding(snap, "iam-presigned-domain-url-requires-vpc-endpoint", alice).status is (
+        Status.PASS
+    )
+
+
+def test_a_fail_found_beats_a_listing_not_looked_at() -> None:
+    snap = compliant_snapshot()
+    set_outcome(snap, "sagemaker.spaces", OutcomeStatus.DISABLED)
+    assert on(snap, "studio-root-access-disabled").status is Status.ERROR
+    domain(snap)["DomainSettings"] = {"DockerSettings": {"EnableDockerAccess": "ENABLED"}}
+    assert on(snap, "studio-root-access-disabled").status is Status.FAIL
+    domain(snap)["AppNetworkAccessType"] = "PublicInternetOnly"
+    set_outcome(snap, "sagemaker.user-profiles", OutcomeStatus.DISABLED)
+    assert on(snap, VERDICT).status is Status.FAIL
+
+
+def test_snapshot_from_before_the_studio_collectors_is_error_not_pass() -> None:
+    snap = compliant_snapshot()
+    snap.collectors = [o for o in snap.collectors if o.collector != "sagemaker.app-image-configs"]
+    f = on(snap, "studio-root-access-disabled")
+    assert f.status is Status.ERROR and "not in the snapshot" in f.message

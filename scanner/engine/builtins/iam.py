@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.engine.builtins.access_paths import IAM_INBOUND, KIND_LABELS, IamPaths
+from scanner.engine.builtins.studio import unseen
 from scanner.engine.checks import CheckContext, CheckResult, Subject
 from scanner.iam.estate import (
     DOMAIN_PRESIGN,
@@ -178,6 +179,7 @@ class _Targets:
     count: int
     key: str  # evidence key: notebooks_in_account | user_profiles_in_account
     noun: str  # "notebook instance" | "Studio user profile (IAM-mode domains)"
+    unseen: tuple[str, ...] = ()  # target listings nobody looked at (a PASS cannot stand)
 
 
 def _principal_result(
@@ -217,6 +219,12 @@ def _principal_result(
             f"cannot decide whether {name} has a public path: {'; '.join(undecided)}", **evidence
         )
     grants = [g for a in actions for g in _grants(principal, a)]
+    if grants and targets.unseen:
+        return CheckResult.error(
+            f"{name} is allowed {', '.join(actions)}, but {'; '.join(targets.unseen)} was not "
+            f"looked at, so which {targets.noun}s it opens is unknown",
+            **evidence,
+        )
     if not grants:
         why = f"no policy of {name} allows {', '.join(actions)}"
     elif not targets.count:
@@ -239,6 +247,14 @@ def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iter
     studio = actions == (DOMAIN_PRESIGN,)
     # Counted once, not per principal.
     counts = Counter(t.account_id for t in (result.profiles if studio else result.notebooks))
+    blind: dict[str, tuple[str, ...]] = {}
+    if studio:
+        for acct in {p.account_id for p in result.inventory.principals}:
+            blind[acct] = tuple(
+                f"{miss} in {region}"
+                for region in ctx.snapshot.regions
+                for miss in unseen(ctx, acct, region, "sagemaker:user-profile")
+            )
     for principal in result.inventory.principals:
         subject = Subject(
             principal.account_id,
@@ -252,6 +268,7 @@ def _principal_pairs(ctx: CheckContext, actions: tuple[str, ...] | None) -> Iter
                 counts[principal.account_id],
                 "user_profiles_in_account",
                 "Studio user profile (IAM-mode domains)",
+                blind[principal.account_id],
             )
             if studio
             else _Targets(counts[principal.account_id], "notebooks_in_account", "notebook instance")

@@ -15,6 +15,22 @@ from scanner.engine.builtins.network import subnet_route_result
 from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
 from scanner.model.finding import Status
+from scanner.model.snapshot import OutcomeStatus
+
+
+def unseen(ctx: CheckContext, account_id: str, region: str, *rtypes: str) -> list[str]:
+    """The types among ``rtypes`` nobody looked at in the scope: their collector is
+    disabled or not collected, or the snapshot has no outcome for it (one from before the
+    collector existed).  A failed collector is not here: ``requires`` makes that ERROR.
+    A rule that found nothing wrong must not PASS over these."""
+    out = []
+    for rtype in rtypes:
+        outcomes = ctx.snapshot.outcomes_for(rtype, account_id, region)
+        if not any(o.status is OutcomeStatus.OK for o in outcomes):
+            why = ", ".join(f"{o.collector} {o.status}" for o in outcomes) or "not in the snapshot"
+            out.append(f"{rtype} ({why})")
+    return out
+
 
 _NOT_VPC_ONLY = (
     "the domain is not VpcOnly ({mode}): its apps use SageMaker's network, not these "
@@ -66,7 +82,15 @@ def studio_security_groups_restricted(res: EstateResource, ctx: CheckContext) ->
             **evidence,
         )
     where = ", ".join(sorted({f"{g['id']} ({g['where']})" for g in groups}))
-    return groups_result(groups, where, evidence)
+    result = groups_result(groups, where, evidence)
+    missing = unseen(ctx, res.account_id, res.region, "sagemaker:user-profile")
+    if result.status is Status.PASS and missing:
+        return CheckResult.error(
+            f"the domain's own groups pass, but {'; '.join(missing)} was not looked at, so user "
+            "profiles' security-group overrides are unknown",
+            **evidence,
+        )
+    return result
 
 
 def studio_root_access_disabled(res: EstateResource, ctx: CheckContext) -> CheckResult:
@@ -94,6 +118,20 @@ def studio_root_access_disabled(res: EstateResource, ctx: CheckContext) -> Check
         )
     if problems:
         return CheckResult.failed("; ".join(problems), **evidence)
+    blind = unseen(
+        ctx,
+        res.account_id,
+        res.region,
+        "sagemaker:user-profile",
+        "sagemaker:space",
+        "sagemaker:app-image-config",
+    )
+    if blind:
+        return CheckResult.error(
+            f"no root found, but {'; '.join(blind)} was not looked at, so custom images named "
+            "there (or their AppImageConfigs) are unknown",
+            **evidence,
+        )
     missing = sorted({str(i["app_image_config"]) for i in images if not i.get("config_found")})
     if missing:
         return CheckResult.error(

@@ -27,6 +27,7 @@ from scanner.engine.builtins.iam import (
     iam_paths,
     undecided_principals,
 )
+from scanner.engine.builtins.studio import unseen
 from scanner.engine.checks import CheckContext, Subject
 from scanner.enrichment.estate import EstateResource
 from scanner.iam.estate import DOMAIN_PRESIGN, PRESIGN, SSO_AUTH_MODE, notebook_arn
@@ -182,6 +183,12 @@ def studio_domain_no_public_access_path(ctx: CheckContext) -> Iterable[Pair]:
             )
         else:
             _iam_undecided(ctx, res.account_id, DOMAIN_PRESIGN, paths)
+            blind = unseen(ctx, res.account_id, res.region, "sagemaker:user-profile")
+            if blind:
+                paths.undecided.append(
+                    f"{'; '.join(blind)} was not looked at, so which user profiles "
+                    "CreatePresignedDomainUrl could open is unknown"
+                )
             iam = iam_paths(ctx, profiles, DOMAIN_PRESIGN)
             if iam is None:
                 paths.closed.append(
