@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scanner.errors import InputError
 from scanner.model.finding import Severity
@@ -98,6 +108,145 @@ class StoreConfig(_Strict):
     baseline: str | None = None
 
 
+def cron_fields(expression: str) -> dict[str, str]:
+    """The fields of a crontab line for APScheduler's ``CronTrigger``.
+
+    Five fields are the standard ``minute hour day month day-of-week``.  Six fields put
+    seconds first (as Quartz and Spring do): a schedule every few seconds is how the tests
+    fire the real scheduler quickly, and nothing else needs it.
+    """
+    parts = expression.split()
+    names = ["minute", "hour", "day", "month", "day_of_week"]
+    if len(parts) == 6:
+        names = ["second", *names]
+    elif len(parts) != 5:
+        raise ValueError(
+            f"{expression!r} is not a crontab line: expected 5 fields (minute hour day month "
+            "day-of-week), or 6 with seconds first"
+        )
+    return dict(zip(names, parts, strict=True))
+
+
+def cron_trigger(expression: str, timezone: str, jitter: int = 0) -> CronTrigger:
+    """The ``CronTrigger`` of ``schedule.cron`` (``ValueError`` naming the bad field)."""
+    return CronTrigger(**cron_fields(expression), timezone=timezone, jitter=jitter or None)
+
+
+class ScheduleConfig(_Strict):
+    """The nightly job (``scanner schedule``); see README, "Running nightly"."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    jitter: int = Field(default=300, ge=0, le=86400)
+    misfire_grace: int = Field(default=3600, ge=1)
+    max_age_hours: float = Field(default=26.0, gt=0)
+    metrics_file: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str) -> str:
+        cron_trigger(value, "UTC")  # a ValueError names the field that does not parse
+        return value
+
+
+_INLINE_SECRETS = ("password", "secret", "token", "url", "api_key")
+NotifyWhen = Literal["always", "problems", "changes"]
+
+
+class _Target(_Strict):
+    """A notification target; its secrets come from an environment variable or a file."""
+
+    name: str = Field(min_length=1)
+    when: NotifyWhen = "always"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in _INLINE_SECRETS:
+                if key in data:
+                    raise ValueError(
+                        f"{key}: secrets are never written in the config; use {key}_env "
+                        f"(an environment variable) or {key}_file (a file) instead"
+                    )
+        return data
+
+    @staticmethod
+    def _one_source(what: str, env: str | None, file: str | None, required: bool) -> None:
+        if env and file:
+            raise ValueError(f"give {what}_env or {what}_file, not both")
+        if required and not (env or file):
+            raise ValueError(f"{what}_env or {what}_file is required")
+
+
+class WebhookTarget(_Target):
+    """A JSON POST per cycle; ``format: slack`` sends a Slack-compatible ``text``/``blocks``."""
+
+    kind: Literal["webhook"]
+    format: Literal["json", "slack"] = "json"
+    url_env: str | None = None
+    url_file: str | None = None
+    secret_env: str | None = None
+    secret_file: str | None = None
+    timeout: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sources(self) -> WebhookTarget:
+        self._one_source("url", self.url_env, self.url_file, required=True)
+        self._one_source("secret", self.secret_env, self.secret_file, required=False)
+        return self
+
+
+class SmtpTarget(_Target):
+    """An email per cycle through an SMTP server."""
+
+    kind: Literal["smtp"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    sender: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sources(self) -> SmtpTarget:
+        self._one_source("password", self.password_env, self.password_file, required=False)
+        if (self.password_env or self.password_file) and not self.username:
+            raise ValueError("password_env/password_file need a username")
+        return self
+
+
+NotifyTarget = Annotated[WebhookTarget | SmtpTarget, Field(discriminator="kind")]
+
+
+class NotifyConfig(_Strict):
+    """Where each cycle's summary goes (README, "Notifications")."""
+
+    targets: list[NotifyTarget] = Field(default_factory=list)
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, value: list[WebhookTarget | SmtpTarget]) -> list[Any]:
+        seen: set[str] = set()
+        for target in value:
+            if target.name in seen:
+                raise ValueError(f"two targets are named {target.name!r}")
+            seen.add(target.name)
+        return value
+
+
 class Config(_Strict):
     """The whole ``config.yaml``."""
 
@@ -116,6 +265,9 @@ class Config(_Strict):
     fail_on: Severity = Severity.LOW
     output: OutputConfig = Field(default_factory=OutputConfig)
     log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     waivers: list[Waiver] = Field(default_factory=list)
     waivers_file: str | None = None
