@@ -148,7 +148,9 @@ class ScheduleConfig(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin")
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin"
+            ) from None
         return value
 
     @field_validator("cron")
