@@ -99,8 +99,7 @@ def setup(config_path: Path | None, log_format: str | None, verbose: bool) -> Co
     if log_format is not None:
         # The flag wins over the file; everything after reads config.log_format only.
         config = config.model_copy(update={"log_format": log_format})
-    elif config.log_format == "json":
-        setup_logging("json", verbose)
+    setup_logging(config.log_format, verbose, config.log_level)
     return config
 
 
