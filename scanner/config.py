@@ -48,29 +48,55 @@ class _Strict(BaseModel):
 class RetryConfig(_Strict):
     """botocore retry behaviour: bounded attempts at call level (pages retry per call)."""
 
-    mode: Literal["standard", "adaptive"] = "adaptive"
-    max_attempts: int = Field(default=5, ge=1, le=20)
-    connect_timeout: float = Field(default=10.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
+    mode: Literal["standard", "adaptive"] = Field(
+        default="adaptive",
+        description="botocore retry mode (`adaptive` also rate-limits the client when throttled)",
+    )
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Total attempts per AWS call, the first included; a page still throttled "
+        "after them gets 2 more tries, then its scope is an ERROR",
+    )
+    connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds botocore waits to connect to an endpoint"
+    )
+    read_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds botocore waits for a response"
+    )
 
 
 class CollectorsConfig(_Strict):
     """Which collectors run.  A disabled collector is recorded as ``disabled``."""
 
-    disabled: list[str] = Field(default_factory=list)
-    concurrency: int = Field(default=8, ge=1, le=64)
+    disabled: list[str] = Field(
+        default_factory=list,
+        description="Collectors or whole services to skip (names below); each is recorded as "
+        "`disabled`, and no rule PASSes on data it lacks",
+    )
+    concurrency: int = Field(
+        default=8, ge=1, le=64, description="(collector, region) scopes collected at once"
+    )
 
 
 class ScopeConfig(_Strict):
     """Extra VPCs the VPC rules must check even when they host no notebook."""
 
-    vpcs: list[str] = Field(default_factory=list)
+    vpcs: list[str] = Field(
+        default_factory=list,
+        description="VPC ids the `vpc-has-sagemaker-*-endpoint` rules check even if they host "
+        "no notebook; a listed VPC that is not found is an ERROR",
+    )
 
 
 class IamConfig(_Strict):
     """IAM analysis settings (issue: IAM evaluator and public access paths)."""
 
-    actions: list[str] = Field(default_factory=lambda: list(DEFAULT_IAM_ACTIONS))
+    actions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_IAM_ACTIONS),
+        description="IAM actions that must be reachable only through the approved endpoints",
+    )
 
 
 class PublicPathsConfig(_Strict):
@@ -84,15 +110,31 @@ class PublicPathsConfig(_Strict):
     them off; the routes are then still named in the evidence.
     """
 
-    nat_gateway: bool = True
-    egress_only_internet_gateway: bool = True
+    nat_gateway: bool = Field(
+        default=True,
+        description="The public-access-path verdicts count a subnet route to a NAT gateway as "
+        "an outbound path (see [Public access paths](#public-access-paths))",
+    )
+    egress_only_internet_gateway: bool = Field(
+        default=True,
+        description="... and a route to an egress-only internet gateway (IPv6 out); a route "
+        "not counted is still named in the evidence",
+    )
 
 
 class OutputConfig(_Strict):
     """Where reports go and in which formats."""
 
-    dir: str = "reports"
-    formats: list[Format] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
+    dir: str = Field(
+        default="reports",
+        description="Directory for reports (each run writes `DIR/<run-id>/`), relative to the "
+        "current directory; `--output` overrides",
+    )
+    formats: list[Format] = Field(
+        default_factory=lambda: list(DEFAULT_FORMATS),
+        description="Report formats to write (see [Report formats](#report-formats)); "
+        "`--format` overrides",
+    )
 
 
 class StoreConfig(_Strict):
@@ -100,12 +142,28 @@ class StoreConfig(_Strict):
 
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL; default sqlite:///<output.dir>/history.db",
+        description="The history store: `sqlite:///PATH` or "
+        "`postgresql+psycopg://user@host:5432/db` (a plain `postgresql://` means psycopg 3; "
+        "the password from `PGPASSWORD` or `~/.pgpass`); unset: "
+        "`sqlite:///<output.dir>/history.db`; `--store` / `SCANNER_STORE` override it",
     )
-    lock: Literal["wait", "refuse"] = "wait"
-    lock_timeout: float = Field(default=3600.0, gt=0)
-    retention_days: int | None = Field(default=None, ge=1)
-    baseline: str | None = None
+    lock: Literal["wait", "refuse"] = Field(
+        default="wait",
+        description="A second scan on the same store waits for the first, or `refuse`s at once",
+    )
+    lock_timeout: float = Field(
+        default=3600.0, gt=0, description="Seconds to wait for the store lock (`lock: wait`)"
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="After each scan, prune runs older than this many days (never a "
+        "baseline's run, never the newest); unset: keep all",
+    )
+    baseline: str | None = Field(
+        default=None,
+        description="The baseline each scan reports drift against; unset: the newest baseline",
+    )
 
 
 def cron_fields(expression: str) -> dict[str, str]:
@@ -135,12 +193,37 @@ def cron_trigger(expression: str, timezone: str, jitter: int = 0) -> CronTrigger
 class ScheduleConfig(_Strict):
     """The nightly job (``scanner schedule``); see README, "Running nightly"."""
 
-    cron: str = "0 2 * * *"
-    timezone: str = "UTC"
-    jitter: int = Field(default=300, ge=0, le=86400)
-    misfire_grace: int = Field(default=3600, ge=1)
-    max_age_hours: float = Field(default=26.0, gt=0)
-    metrics_file: str | None = None
+    cron: str = Field(
+        default="0 2 * * *",
+        description="Crontab line of the nightly job: 5 fields (minute hour day month "
+        "day-of-week), or 6 with seconds first",
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone the cron line is read in (`Europe/Berlin`)"
+    )
+    jitter: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="Seconds of random delay added to each fire, so many scanners do not hit "
+        "the AWS APIs at the same moment",
+    )
+    misfire_grace: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds a missed run (the daemon was down at fire time) may still start "
+        "late after a restart; later than that it is skipped",
+    )
+    max_age_hours: float = Field(
+        default=26.0,
+        gt=0,
+        description="`scanner schedule status` exits 1 when the last complete run is older "
+        "than this many hours (fractions allowed)",
+    )
+    metrics_file: str | None = Field(
+        default=None,
+        description="Prometheus textfile written after each cycle; `--metrics-file` overrides",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -167,8 +250,15 @@ NotifyWhen = Literal["always", "problems", "changes"]
 class _Target(_Strict):
     """A notification target; its secrets come from an environment variable or a file."""
 
-    name: str = Field(min_length=1)
-    when: NotifyWhen = "always"
+    name: str = Field(
+        min_length=1, description="The target's name in logs and messages (unique per config)"
+    )
+    when: NotifyWhen = Field(
+        default="always",
+        description="`always`; `problems`: only when a FAIL or ERROR was found or the run is "
+        "incomplete; `changes`: only when there are new public paths, drift, or the run is "
+        "incomplete",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -193,13 +283,29 @@ class _Target(_Strict):
 class WebhookTarget(_Target):
     """A JSON POST per cycle; ``format: slack`` sends a Slack-compatible ``text``/``blocks``."""
 
-    kind: Literal["webhook"]
-    format: Literal["json", "slack"] = "json"
-    url_env: str | None = None
-    url_file: str | None = None
-    secret_env: str | None = None
-    secret_file: str | None = None
-    timeout: float = Field(default=10.0, gt=0)
+    kind: Literal["webhook"] = Field(description="An HTTP POST per cycle")
+    format: Literal["json", "slack"] = Field(
+        default="json",
+        description="The body: the scanner's JSON summary, or Slack's `text`/`blocks`",
+    )
+    url_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the URL (a secret: Slack's carries its "
+        "token); this or `url_file` is required",
+    )
+    url_file: str | None = Field(
+        default=None,
+        description="File holding the URL (relative paths: to the config file's directory)",
+    )
+    secret_env: str | None = Field(
+        default=None,
+        description="Environment variable holding an HMAC-SHA256 signing key: each POST "
+        "then carries `X-Scanner-Timestamp` and `X-Scanner-Signature` headers",
+    )
+    secret_file: str | None = Field(
+        default=None, description="File holding the signing key (instead of `secret_env`)"
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the POST")
 
     @model_validator(mode="after")
     def _sources(self) -> WebhookTarget:
@@ -211,16 +317,30 @@ class WebhookTarget(_Target):
 class SmtpTarget(_Target):
     """An email per cycle through an SMTP server."""
 
-    kind: Literal["smtp"]
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password_env: str | None = None
-    password_file: str | None = None
-    sender: str = Field(min_length=3)
-    to: list[str] = Field(min_length=1)
-    timeout: float = Field(default=30.0, gt=0)
+    kind: Literal["smtp"] = Field(description="An email per cycle through an SMTP server")
+    host: str = Field(min_length=1, description="SMTP server host name")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP server port")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="`starttls` upgrades a plain connection (port 587); `ssl` is TLS from "
+        "the start (port 465); `none` sends in clear text",
+    )
+    username: str | None = Field(
+        default=None, description="Login user; unset: no login (a password needs one)"
+    )
+    password_env: str | None = Field(
+        default=None, description="Environment variable holding the login password"
+    )
+    password_file: str | None = Field(
+        default=None,
+        description="File holding the login password (relative paths: to the config file's "
+        "directory)",
+    )
+    sender: str = Field(min_length=3, description="The `From:` address")
+    to: list[str] = Field(min_length=1, description="Recipient addresses")
+    timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for the server at each step"
+    )
 
     @model_validator(mode="after")
     def _sources(self) -> SmtpTarget:
@@ -236,7 +356,12 @@ NotifyTarget = Annotated[WebhookTarget | SmtpTarget, Field(discriminator="kind")
 class NotifyConfig(_Strict):
     """Where each cycle's summary goes (README, "Notifications")."""
 
-    targets: list[NotifyTarget] = Field(default_factory=list)
+    targets: list[NotifyTarget] = Field(
+        default_factory=list,
+        description="Where each cycle's summary goes: webhook and SMTP targets "
+        "(keys below); secrets come only from `*_env` or `*_file` keys, a `password`, "
+        "`token`, `secret`, `url` or `api_key` key is an error",
+    )
 
     @field_validator("targets")
     @classmethod
@@ -252,29 +377,79 @@ class NotifyConfig(_Strict):
 class Config(_Strict):
     """The whole ``config.yaml``."""
 
-    profile: str | None = None
-    regions: list[str] = Field(default_factory=list)
-    endpoint_url: str | None = None
-    retries: RetryConfig = Field(default_factory=RetryConfig)
-    collectors: CollectorsConfig = Field(default_factory=CollectorsConfig)
-    rule_packs: list[str] = Field(default_factory=list)
-    disabled_rules: list[str] = Field(default_factory=list)
-    scope: ScopeConfig = Field(default_factory=ScopeConfig)
-    approved_vpc_endpoints: list[str] = Field(default_factory=list)
-    approved_vpcs: list[str] = Field(default_factory=list)
-    iam: IamConfig = Field(default_factory=IamConfig)
-    public_paths: PublicPathsConfig = Field(default_factory=PublicPathsConfig)
-    fail_on: Severity = Severity.LOW
-    output: OutputConfig = Field(default_factory=OutputConfig)
-    log_format: Literal["text", "json"] = "text"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
-    store: StoreConfig = Field(default_factory=StoreConfig)
-    waivers: list[Waiver] = Field(default_factory=list)
-    waivers_file: str | None = None
-    # Directory that relative paths in this file (rule_packs) are resolved against.
-    base_dir: str = Field(default=".", exclude=True)
+    profile: str | None = Field(
+        default=None, description="AWS profile; unset: the standard credential chain"
+    )
+    regions: list[str] = Field(
+        default_factory=list,
+        description="Regions to scan; empty: every region enabled in the account. `--region` "
+        "(repeatable) overrides",
+    )
+    endpoint_url: str | None = Field(
+        default=None,
+        description="Send every AWS call to this endpoint; unset: `AWS_ENDPOINT_URL`, else "
+        "AWS's own endpoints",
+    )
+    retries: RetryConfig = Field(default_factory=RetryConfig, description="AWS call retries")
+    collectors: CollectorsConfig = Field(
+        default_factory=CollectorsConfig, description="Which collectors run, how many at once"
+    )
+    rule_packs: list[str] = Field(
+        default_factory=list,
+        description="Extra rule pack files (the shipped packs' format), relative to the "
+        "config file",
+    )
+    disabled_rules: list[str] = Field(
+        default_factory=list, description="Rule ids to skip (an unknown id is an error)"
+    )
+    scope: ScopeConfig = Field(default_factory=ScopeConfig, description="Extra VPCs to check")
+    approved_vpc_endpoints: list[str] = Field(
+        default_factory=list,
+        description='VPC endpoint ids that count as "inside" for the IAM path analysis; '
+        "empty: the SageMaker interface endpoints found in the scanned accounts",
+    )
+    approved_vpcs: list[str] = Field(
+        default_factory=list,
+        description='VPC ids that count as "inside" for the IAM path analysis; empty: the '
+        "VPCs of the approved endpoints",
+    )
+    iam: IamConfig = Field(default_factory=IamConfig, description="IAM analysis")
+    public_paths: PublicPathsConfig = Field(
+        default_factory=PublicPathsConfig, description="What counts as a way out"
+    )
+    fail_on: Severity = Field(
+        default=Severity.LOW,
+        description="Lowest severity whose FAIL gives exit status 1; `--fail-on` overrides",
+    )
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Reports")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: one JSON object per log line (for the nightly job); "
+        "`--log-format` overrides",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Lowest level logged; `-v` means `debug`"
+    )
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="The nightly job (`scanner schedule`)"
+    )
+    notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Notifications")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="The history store")
+    waivers: list[Waiver] = Field(
+        default_factory=list,
+        description="Accepted risks (keys below): a waived FAIL stays FAIL, marked waived, and "
+        "does not count toward `fail_on`",
+    )
+    waivers_file: str | None = Field(
+        default=None,
+        description="A YAML file with the same `waivers:` list, relative to the config file",
+    )
+    base_dir: str = Field(
+        default=".",
+        exclude=True,
+        description="Directory that relative paths in the file (rule_packs, waivers_file) "
+        "are resolved against: the config file's own; set by load_config, never by the user",
+    )
     # Where the settings came from, so checks made later (collector names, rule ids) can
     # still point at the file and line.
     _doc: YamlDoc | None = PrivateAttr(default=None)

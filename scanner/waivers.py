@@ -36,14 +36,23 @@ class Waiver(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rule_id: str = Field(pattern=RULE_ID_PATTERN)
-    resource: str = Field(min_length=1, description="resource id, or a glob such as nb-*")
-    account: str | None = Field(default=None, pattern=r"^\d{12}$")
-    region: str | None = None
-    reason: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
-    ticket: str | None = None
-    expires: date
+    rule_id: str = Field(pattern=RULE_ID_PATTERN, description="The rule waived")
+    resource: str = Field(
+        min_length=1, description="Resource id, or a glob over ids such as `research-*`"
+    )
+    account: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="12-digit account id; unset: any account",
+    )
+    region: str | None = Field(default=None, description="Region; unset: any region")
+    reason: str = Field(min_length=1, description="Why the risk is accepted")
+    owner: str = Field(min_length=1, description="Who accepted it (a person or a team)")
+    ticket: str | None = Field(default=None, description="Change or risk ticket id")
+    expires: date = Field(
+        description="Last day the waiver applies; after it the waiver is "
+        "`expired` and the scan warns"
+    )
 
     @property
     def id(self) -> str:

@@ -125,11 +125,34 @@ def load_yaml(path: str | Path) -> YamlDoc:
     return parse_yaml(text, str(p))
 
 
+def _document_loc(value: Any, loc: PathKey, missing: bool) -> PathKey:
+    """``loc`` without the parts that are not keys of the document.
+
+    Pydantic puts a discriminated union's tag in the location (``notify.targets.0.smtp``,
+    ``...0.smtp.host``); it is no key in the YAML, so the message would name a path the user
+    cannot find and the line lookup would stop short.  A part is kept when it is a key (or an
+    index) of the value at that point, or when it is the last part of a ``missing`` error
+    (the key the user has to add).
+    """
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if isinstance(value, dict) and str(part) in value:
+            value = value[str(part)]
+        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[part]
+        elif missing and i == len(loc) - 1:
+            value = None
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def pydantic_error(doc: YamlDoc, exc: Any, prefix: PathKey = ()) -> InputError:
     """Turn the first pydantic ValidationError entry into a located InputError."""
     errors = exc.errors()
     first = errors[0]
-    loc: PathKey = (*prefix, *first["loc"])
+    loc = _document_loc(doc.value, (*prefix, *first["loc"]), first["type"] == "missing")
     dotted = ".".join(str(p) for p in loc) or "<document>"
     msg = first["msg"]
     if first["type"] == "extra_forbidden":

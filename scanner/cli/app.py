@@ -16,7 +16,7 @@ from types import FrameType
 import click
 
 from scanner import __version__
-from scanner.cli import history, scan, tools
+from scanner.cli import config_cmd, history, scan, tools
 from scanner.cli.common import EPILOG
 from scanner.errors import ExitCode, ScannerError
 
@@ -37,6 +37,7 @@ def cli() -> None:
       scanner collect --output s.json.gz snapshot only (no evaluation)
       scanner scan --snapshot s.json.gz  re-evaluate a stored snapshot offline
       scanner rules list                 the rule catalog
+      scanner config check config.yaml   validate a config, print every setting
     """
 
 
@@ -52,6 +53,7 @@ for command in (
     history.waivers,
     tools.rules,
     tools.iam,
+    config_cmd.config,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,219 @@
+"""``scanner config``: check a config before the nightly job trips over it, and its reference.
+
+``config check`` fails on everything a scan (or the scheduler's first cycle) would refuse
+before collecting anything: the file itself, rule packs and ``disabled_rules``, collector
+names, waivers, the store URL, and the secrets the notify targets name.  A mistake the
+nightly job finds is found at 2 a.m. with nobody watching; found here, it names the file and
+line.  It then prints the settings in effect, defaults included, so nobody has to work out
+what an absent key means.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import yaml
+
+from scanner.cli.common import config_option, logging_options, setup, store_option
+from scanner.config import Config
+from scanner.errors import ExitCode, InputError
+
+CHECK_EPILOG = """\b
+Exit status:
+  0  valid: a scan would start with these settings
+  2  not valid: each problem names the file and line (a missing secret names
+     its environment variable or file, never a value)
+
+\b
+Examples:
+  scanner config check config.yaml
+  scanner config check config.yaml --format text   # which keys are defaults
+  scanner config check config.yaml --format json | jq .settings.schedule
+"""
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """One ``*_env`` / ``*_file`` key of a notify target and whether it can be read; only
+    the variable's name or the file's path, never what it holds."""
+
+    path: tuple[str | int, ...]
+    target: str
+    reference: str
+    # set | NOT SET (an *_env key); readable | NOT READABLE (a *_file key); EMPTY
+    status: str
+
+    @property
+    def key(self) -> str:
+        return ".".join(map(str, self.path))
+
+
+def secret_refs(config: Config) -> list[SecretRef]:
+    """Every secret reference of the notify targets, read the way a cycle reads it
+    (:func:`scanner.notify.secrets.resolve`), so "set" here means usable there."""
+    from scanner.notify.secrets import SecretError, resolve, secret_names
+
+    refs = []
+    for index, target in enumerate(config.notify.targets):
+        for what in secret_names(target):
+            for suffix, good, bad in (
+                ("env", "set", "NOT SET"),
+                ("file", "readable", "NOT READABLE"),
+            ):
+                reference = getattr(target, f"{what}_{suffix}", None)
+                if not reference:
+                    continue
+                try:
+                    resolve(target, what, config.base_dir)
+                    status = good
+                except SecretError as exc:
+                    status = "EMPTY" if str(exc).endswith(" is empty") else bad
+                path = ("notify", "targets", index, f"{what}_{suffix}")
+                refs.append(SecretRef(path, target.name, str(reference), status))
+    return refs
+
+
+def secret_problems(config: Config) -> list[InputError]:
+    """:func:`scanner.notify.check_secrets` (what the daemon refuses to start on), each
+    problem located at its target's key in the config file when its wording names one."""
+    from scanner.notify import check_secrets
+
+    located = []
+    for problem in check_secrets(config):
+        path: tuple[str | int, ...] = ()
+        for index, target in enumerate(config.notify.targets):
+            prefix = f"notify target {target.name!r}: "
+            if problem.startswith(prefix):
+                problem = problem.removeprefix(prefix)
+                path = ("notify", "targets", index)
+                key, sep, rest = problem.partition(": ")
+                if sep and key in type(target).model_fields:
+                    path, problem = (*path, key), rest
+                break
+        located.append(config.error_at(problem, *path) if path else InputError(problem))
+    return located
+
+
+@click.group("config")
+def config() -> None:
+    """Validate a config file and show the settings it leads to.
+
+    \b
+      scanner config check config.yaml   validate it, print every effective setting
+      scanner config reference           every key, its type, default and meaning
+    """
+
+
+@config.command("check", epilog=CHECK_EPILOG)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "text", "json"]),
+    default="yaml",
+    show_default=True,
+    help="yaml: the effective settings as a config file would spell them; text: one "
+    "'key value' line per setting, marking the defaults; json: for scripts "
+    "(settings, secrets, problems).",
+)
+@logging_options
+def check(
+    file: Path | None,
+    config_path: Path | None,
+    store: str | None,
+    fmt: str,
+    log_format: str | None,
+    verbose: bool,
+) -> None:
+    """Check FILE as a scan would, then print the settings in effect.
+
+    FILE is the config to check (the same as --config). Without one, the defaults are
+    checked: what every command uses when given no --config (a config.yaml in the current
+    directory is not read implicitly, by this command or any other).
+
+    Besides the file itself this loads the rule packs and checks disabled_rules, collector
+    names, waivers (waivers_file too) and the store URL (--store or SCANNER_STORE, else
+    store.url, else <output.dir>/history.db; shown with any password masked). Every secret a
+    notify target names must be usable, as the scheduler requires at start-up: each *_env
+    variable set, each *_file readable, neither empty, a webhook URL http(s). They are
+    reported by variable or file name, and their values are never printed.
+    """
+    from scanner.collectors.collect import disabled_collectors
+    from scanner.configdoc import effective_settings, explicit_keys, settings_text
+    from scanner.engine import load_config_ruleset
+    from scanner.history.database import mask, parse_url
+    from scanner.run import store_url
+
+    if file is not None and config_path is not None and file != config_path:
+        raise click.UsageError("give the config as FILE or as --config, not both")
+    path = file or config_path
+    if path is None and Path("config.yaml").is_file():
+        click.echo(
+            "note: checking the defaults; ./config.yaml is only used when named: "
+            "scanner config check config.yaml",
+            err=True,
+        )
+    cfg = setup(path, log_format, verbose)
+    ruleset = load_config_ruleset(cfg)
+    disabled_collectors(cfg)
+    waivers = cfg.all_waivers()
+    url = mask(parse_url(store_url(cfg, store)))
+    refs = secret_refs(cfg)
+    problems = secret_problems(cfg)
+    shown = {ref.path: f"{ref.reference} ({ref.status})" for ref in refs}
+
+    source = str(path) if path else "<defaults>"
+    if fmt == "json":
+        document = {
+            "file": str(path) if path else None,
+            "valid": not problems,
+            "problems": [str(p) for p in problems],
+            "rules": len(ruleset.rules),
+            "waivers": len(waivers),
+            "settings": effective_settings(cfg, url),
+            "secrets": [
+                {"key": r.key, "target": r.target, "reference": r.reference, "status": r.status}
+                for r in refs
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+    elif fmt == "text":
+        explicit = explicit_keys(cfg)
+        notes = {"store.url": "--store / SCANNER_STORE"} if store else {}
+        settings = effective_settings(cfg, url, shown)
+        click.echo(settings_text(settings, explicit, notes))
+    else:
+        settings = effective_settings(cfg, url, shown)
+        click.echo(f"# effective settings of {source}, defaults included")
+        click.echo(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), nl=False)
+
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        click.echo(f"{source}: not valid: {len(problems)} notify secret problem(s)", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    targets = len(cfg.notify.targets)
+    click.echo(
+        f"{source}: valid ({len(ruleset.rules)} rules, {len(waivers)} waiver(s), "
+        f"{targets} notify target(s))",
+        err=True,
+    )
+
+
+@config.command("reference")
+def reference() -> None:
+    """Print the configuration reference as Markdown: every key, its type and limits, its
+    default and its meaning, generated from the config model itself.
+
+    The README's Configuration table is this output pasted between its
+    config-reference markers; a test fails when the two differ.
+    """
+    from scanner.configdoc import reference_markdown
+
+    click.echo(reference_markdown())
