@@ -85,7 +85,8 @@ class RunContextFilter(logging.Filter):
     """Adds ``run_id`` and redacts secrets on a handler, so every record passes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.run_id = _run_id
+        if getattr(record, "run_id", None) is None:  # an explicit extra={"run_id"} wins
+            record.run_id = _run_id
         if _secrets:
             record.msg = redact(record.getMessage())
             record.args = None

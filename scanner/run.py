@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from scanner import cancel
 from scanner.collectors import collect
 from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
@@ -28,6 +29,7 @@ from scanner.history.database import default_url
 from scanner.history.drift import drift_for_run
 from scanner.history.store import Store
 from scanner.history.trend import trend_for
+from scanner.logs import current_run
 from scanner.model.finding import Finding, Severity
 from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import Snapshot, utc_now
@@ -79,9 +81,19 @@ def evaluate_snapshot(
 
 
 def run(options: RunOptions) -> RunRecord:
-    """Collect (or load), evaluate, store and report.  Raises InputError for bad input."""
-    config = options.config
+    """Collect (or load), evaluate, store and report.  Raises InputError for bad input.
+
+    Every log line of the run carries its id.  A stop request (:mod:`scanner.cancel`,
+    SIGTERM) is honoured between phases and before every AWS call: the run is then
+    recorded ``interrupted`` and :class:`scanner.cancel.Interrupted` propagates.
+    """
     run_id = options.run_id or new_run_id()
+    with current_run(run_id):
+        return _run(options, run_id)
+
+
+def _run(options: RunOptions, run_id: str) -> RunRecord:
+    config = options.config
     # Validate everything the user wrote (rule packs, waivers) before spending minutes on
     # collection, and before the store is touched.
     ruleset = load_config_ruleset(config)
@@ -136,6 +148,7 @@ def _scan(
 ) -> RunRecord:
     config = options.config
     snapshot = _load_or_collect(options)
+    cancel.check()
     findings, states = apply_waivers(
         evaluate_snapshot(snapshot, config, ruleset),
         waivers,
@@ -165,6 +178,7 @@ def _scan(
         output_dir=out_dir,
         waivers=[s.to_dict() for s in states],
     )
+    cancel.check()
     if store is not None:
         store.save_results(record)
         record.drift = drift_for_run(store, run_id, record.status, config.store.baseline)

@@ -7,7 +7,9 @@ the service's protocol really uses (EC2 XML, query XML, JSON with ``__type``).  
 requests per operation so a test can assert that retries are bounded without timing.
 
 It can also answer an operation with a given HTTP 200 body (:meth:`FaultProxy.answer`), to
-test what the scanner does with a well-formed reply that lacks fields it relies on.
+test what the scanner does with a well-formed reply that lacks fields it relies on, and
+hold every reply for ``delay`` seconds (a slow AWS, so a test can stop a scan mid-way);
+``arrivals`` keeps the monotonic time each request arrived, to show when calls stopped.
 
 Operations are recognised by ``Action=`` (EC2/query protocols, form body or query string),
 ``X-Amz-Target`` (JSON protocols), or, for REST and CBOR services, the last path segment
@@ -20,6 +22,7 @@ import http.client
 import json
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +56,8 @@ class FaultProxy:
         self.answers: dict[str, tuple[bytes, str]] = {}
         self.path_faults: list[tuple[str, re.Pattern[str], Fault]] = []
         self.counts: Counter[str] = Counter()
+        self.delay = 0.0
+        self.arrivals: list[tuple[float, str]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -146,6 +151,9 @@ class FaultProxy:
                 operation, protocol = proxy._identify(self.path, headers, body)
                 with proxy._lock:
                     proxy.counts[operation] += 1
+                    proxy.arrivals.append((time.monotonic(), operation))
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 canned = proxy.answers.get(operation)
                 if canned is not None:
                     self._reply(200, [("Content-Type", canned[1])], canned[0])

@@ -14,6 +14,7 @@ from typing import Any
 import botocore.session
 import pytest
 
+from scanner import cancel
 from scanner.aws.guard import READ_ONLY_OPERATIONS, ReadOnlyViolation, iam_action
 from scanner.aws.session import ClientFactory
 from scanner.collectors import COLLECTORS, all_operations, collect
@@ -85,6 +86,22 @@ def test_read_calls_pass_the_guard(proxy: FaultProxy, aws: Any) -> None:
     vpcs = guarded(proxy, "ec2").describe_vpcs()["Vpcs"]
     assert vpc_id in {v["VpcId"] for v in vpcs}
     assert proxy.counts["DescribeVpcs"] == 1
+
+
+def test_after_a_stop_request_no_call_is_sent_even_a_read(proxy: FaultProxy) -> None:
+    client = guarded(proxy, "ec2")
+    client.describe_vpcs()
+    cancel.request("SIGTERM received")
+    try:
+        with pytest.raises(cancel.Interrupted, match="SIGTERM"):
+            client.describe_vpcs()
+        # Interrupted is not an Exception: a collector's ``except Exception`` cannot eat it
+        assert not issubclass(cancel.Interrupted, Exception)
+    finally:
+        cancel.reset()
+    assert proxy.counts["DescribeVpcs"] == 1
+    client.describe_vpcs()  # and calls go again once the request is withdrawn
+    assert proxy.counts["DescribeVpcs"] == 2
 
 
 def test_every_collector_operation_is_allowlisted_and_in_the_policy() -> None:

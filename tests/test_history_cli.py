@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from scanner.demo.server import MotoServer, free_port
+from scanner.history.schema import HEAD_REVISION
 from tests.clikit import run_cli
 from tests.historykit import (
     CONFIG,
@@ -228,7 +229,7 @@ def test_store_of_a_newer_schema_is_refused_untouched(
         ("scan", "--snapshot", str(snapshots[1]), "--output", str(out)),
     ):
         procs[args[0]] = cli(*args, store=store_url)
-        one_line_error(procs[args[0]], "schema revision 9999", "0002")
+        one_line_error(procs[args[0]], "schema revision 9999", HEAD_REVISION)
     assert row_counts(store_url) == before
     assert sql(store_url, "SELECT version_num FROM alembic_version") == [("9999",)]
     assert len(list(out.iterdir())) == 1  # the refused scan wrote no reports either

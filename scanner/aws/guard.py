@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner import cancel
+
 # "service:OperationName", service as botocore names it (client.meta.service_model.service_name).
 READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
     {
@@ -99,7 +101,15 @@ def _refuse_writes(model: Any, **_: Any) -> None:
         raise ReadOnlyViolation(operation)
 
 
+def _stop_if_cancelled(**_: Any) -> None:
+    """botocore ``before-send`` handler: once a stop is requested (SIGTERM), no HTTP request
+    leaves the process, retries included (see :mod:`scanner.cancel`)."""
+    cancel.check()
+
+
 def install_guard(client: Any) -> Any:
-    """Attach the guard to ``client`` (and return it) so no write can be sent through it."""
+    """Attach the guard to ``client`` (and return it) so no write can be sent through it,
+    and nothing at all once the scan has been asked to stop."""
     client.meta.events.register("provide-client-params", _refuse_writes)
+    client.meta.events.register("before-send", _stop_if_cancelled)
     return client

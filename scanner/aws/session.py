@@ -25,6 +25,7 @@ from scanner import __version__
 from scanner.aws.guard import install_guard
 from scanner.config import Config
 from scanner.errors import InputError
+from scanner.logs import register_secret
 
 FALLBACK_REGION = "us-east-1"
 
@@ -70,6 +71,17 @@ def client_config(config: Config) -> BotoConfig:
     )
 
 
+def _keep_out_of_logs(session: boto3.Session) -> None:
+    """Register the secret key and session token with the log redactor (see
+    :mod:`scanner.logs`), so no debug line of ours or a library's can print them."""
+    credentials = session.get_credentials()
+    if credentials is None:
+        return
+    frozen = credentials.get_frozen_credentials()
+    register_secret(frozen.secret_key)
+    register_secret(frozen.token)
+
+
 class ClientFactory:
     """Makes guarded clients.  Safe to share between threads.
 
@@ -82,6 +94,7 @@ class ClientFactory:
         self.config = config
         self.session = session if session is not None else make_session(config)
         self._botocore_config = client_config(config)
+        _keep_out_of_logs(self.session)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
 

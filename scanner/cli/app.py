@@ -15,8 +15,8 @@ from types import FrameType
 
 import click
 
-from scanner import __version__
-from scanner.cli import config_cmd, history, scan, tools
+from scanner import __version__, cancel
+from scanner.cli import config_cmd, history, scan, schedule, tools
 from scanner.cli.common import EPILOG
 from scanner.errors import ExitCode, ScannerError
 
@@ -33,6 +33,8 @@ def cli() -> None:
       scanner drift                      what changed since the previous scan
       scanner report RUN --format xlsx   a stored run's reports, regenerated
       scanner runs list                  every stored run
+      scanner schedule --once            one nightly cycle (the daemon: no --once)
+      scanner schedule status            did last night's scan run? (exit 1 if stale)
       scanner baseline set --name audit  pin the latest run as a baseline
       scanner collect --output s.json.gz snapshot only (no evaluation)
       scanner scan --snapshot s.json.gz  re-evaluate a stored snapshot offline
@@ -51,6 +53,7 @@ for command in (
     history.evidence,
     history.report,
     history.waivers,
+    schedule.schedule,
     tools.rules,
     tools.iam,
     config_cmd.config,
@@ -59,7 +62,9 @@ for command in (
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM: unwind like Ctrl-C, so the running scan records itself ``interrupted``."""
+    """SIGTERM: unwind like Ctrl-C, so the running scan records itself ``interrupted``; the
+    stop request also reaches the collector threads, which send no further AWS call."""
+    cancel.request(f"signal {signum}")
     raise KeyboardInterrupt(f"signal {signum}")
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
+from scanner import cancel
 from scanner.config import Config
 from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
 from scanner.engine.rules import JmespathCheck, Rule, RuleSet
@@ -308,6 +309,7 @@ def evaluate(ruleset: RuleSet, estate: Estate, snapshot: Snapshot, config: Confi
     findings: list[Finding] = []
     ctx = CheckContext(estate=estate, snapshot=snapshot, config=config)
     for rule in ruleset.rules:
+        cancel.check()  # a stop request (SIGTERM) ends evaluation between rules
         findings.extend(
             sorted(
                 _RuleRun(rule, ctx).run(),

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import URL
 
+from scanner import cancel
 from scanner.history.database import StoreError, mask, sqlite_path
 
 LockMode = Literal["wait", "refuse"]
@@ -97,7 +98,9 @@ class WriterLock:
                     f"store {mask(self._url)} is being written by {holder}; {how}. "
                     "Try again when it has finished."
                 )
-            time.sleep(_POLL_S)
+            # A stop request (SIGTERM) ends the wait: the scan has written nothing yet.
+            if cancel.wait(_POLL_S):
+                cancel.check()
 
     def release(self) -> None:
         if not self.held:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest schema revision this build knows; a store at a later one is refused."""
 
 TS = sa.DateTime(timezone=True)
@@ -123,4 +123,33 @@ pruned_runs = sa.Table(
     sa.Column("started_at", TS, nullable=False),
     sa.Column("chain_digest", sa.String(64)),
     sa.Column("pruned_at", TS, nullable=False),
+)
+
+# -- the nightly job (revision 0003) ---------------------------------------------------
+
+schedule_slots = sa.Table(
+    "schedule_slots",
+    metadata,
+    # One row per scheduled fire time a daemon claimed: the primary key is the guarantee
+    # that two daemons on one store never both run a cycle (APScheduler 3 cannot share a
+    # job store between processes safely, so the store itself decides who runs).
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("slot", TS, primary_key=True),
+    # No foreign key: the run row is written by the scan after the claim, and a pruned
+    # run's slot must stay claimed.
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("claimed_at", TS, nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+)
+
+SCHEDULER_JOBS = "scheduler_jobs"
+scheduler_jobs = sa.Table(
+    SCHEDULER_JOBS,
+    metadata,
+    # APScheduler's SQLAlchemyJobStore table, exactly as it defines it (it creates the
+    # table only when missing): created by the migration so the store's schema is whole.
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
 )

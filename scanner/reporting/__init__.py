@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from scanner import cancel
 from scanner.errors import InputError
 from scanner.model.record import RunRecord
 from scanner.reporting.asff import write_asff
@@ -64,6 +65,7 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: dict[str, Path] = {}
     for fmt in formats:
+        cancel.check()  # stop between files, never inside one
         filename, writer = WRITERS[fmt]
         if fmt == "html":  # ``context``: extra HTML inputs, e.g. ``trend`` (trend_for)
             written[fmt] = write_html(record, out_dir / filename, **(context or {}))

@@ -1,0 +1,218 @@
+"""Helpers for the nightly-job tests: real daemons in subprocesses, their JSON logs.
+
+The daemon under test is the real ``scanner schedule`` process, started with a cron line
+that fires a few seconds from now (six fields, seconds first), reaching moto's server over
+HTTP.  Waiting is by polling what the daemon writes (its log lines, the store), never by
+sleeping for a guessed time; every wait has a generous deadline, and a miss fails with
+the daemon's log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from scanner.demo.server import free_port
+from tests.historykit import CONFIG
+
+DEADLINE_S = 90.0
+
+
+def fire_second(ahead: float = 4.0) -> tuple[int, datetime]:
+    """A second-of-minute ``ahead`` seconds from now, and the fire time it names."""
+    now = time.time()
+    at = int(now + ahead) + 1
+    return at % 60, datetime.fromtimestamp(at, UTC)
+
+
+def schedule_config(
+    directory: Path,
+    *,
+    cron: str,
+    store: str | None = None,
+    extra: str = "",
+    name: str = "config.yaml",
+) -> Path:
+    """The test scan config with a ``schedule:`` section (jitter 0: the tests know when it
+    fires) and JSON logs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = (
+        CONFIG
+        + f"""\
+log_format: json
+output:
+  dir: {directory / "reports"}
+schedule:
+  cron: "{cron}"
+  jitter: 0
+  misfire_grace: 60
+"""
+    )
+    if store:
+        text += f"store:\n  url: {store}\n"
+    path = directory / name
+    path.write_text(text + extra)
+    return path
+
+
+@dataclass
+class Daemon:
+    """A running ``scanner schedule`` subprocess and the file its stderr goes to."""
+
+    proc: subprocess.Popen[str]
+    log_path: Path
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every JSON log line so far (a line that is not JSON fails the test: the daemon
+        logs JSON only)."""
+        out = []
+        for raw in self.log_path.read_text().splitlines():
+            if raw.strip():
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    raise AssertionError(f"not a JSON log line: {raw!r}") from None
+        return out
+
+    def messages(self) -> list[str]:
+        return [str(line.get("msg")) for line in self.lines()]
+
+    def wait_for(self, msg: str, count: int = 1, timeout: float = DEADLINE_S) -> None:
+        """Until ``count`` log lines say ``msg`` (the daemon must still be running)."""
+        wait_until(
+            lambda: self.messages().count(msg) >= count,
+            f"{count} x {msg!r}",
+            self,
+            timeout,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Send ``sig`` and wait for the exit status."""
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def dump(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else "(no log)"
+
+
+def start_daemon(
+    config: Path, aws_url: str, *args: str, env: dict[str, str] | None = None, tag: str = "d"
+) -> Daemon:
+    """``scanner schedule --config CONFIG ARGS`` in the config's directory."""
+    log_path = config.parent / f"daemon-{tag}.log"
+    handle = log_path.open("w")
+    full_env = {**os.environ, "AWS_ENDPOINT_URL": aws_url, **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "schedule", "--config", str(config), *args],
+        cwd=config.parent,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=handle,
+        text=True,
+    )
+    handle.close()
+    return Daemon(proc, log_path)
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    what: str,
+    daemon: Daemon | None = None,
+    timeout: float = DEADLINE_S,
+) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` (with the daemon's log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if daemon is not None and daemon.proc.poll() is not None:
+            raise AssertionError(
+                f"daemon exited {daemon.proc.returncode} before {what}:\n{daemon.dump()}"
+            )
+        time.sleep(0.1)
+    raise AssertionError(
+        f"timed out waiting for {what}" + (f":\n{daemon.dump()}" if daemon else "")
+    )
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: keeps each POST's path, headers, JSON and raw body
+    (a signature is checked over the bytes received, as a real receiver must)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, str], Any, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.posts.append(
+                    (self.path, dict(self.headers.items()), json.loads(body), body)
+                )
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Mailbox:
+    """An SMTP server on 127.0.0.1 (aiosmtpd) keeping every message it accepts; with
+    ``login`` it offers AUTH (without TLS, as a test may) and accepts only that pair."""
+
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
+        self.messages: list[EmailMessage] = []
+        self.logins: list[tuple[str, bool]] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+                parsed = message_from_bytes(envelope.content, policy=policy.default)
+                box.messages.append(parsed)  # type: ignore[arg-type]
+                return "250 OK"
+
+        def authenticate(
+            _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+        ) -> AuthResult:
+            user, password = data.login.decode(), data.password.decode()
+            ok = login is not None and (user, password) == login
+            box.logins.append((user, ok))
+            return AuthResult(success=ok)
+
+        self.port = free_port()
+        extra: dict[str, Any] = (
+            {"authenticator": authenticate, "auth_require_tls": False} if login else {}
+        )
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **extra)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
