@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
@@ -111,10 +112,25 @@ class Daemon:
         return self.log_path.read_text() if self.log_path.exists() else "(no log)"
 
 
+_STARTED: list[Daemon] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    """Kill every daemon a test started, whether or not the test got to stop it."""
+    yield
+    while _STARTED:
+        daemon = _STARTED.pop()
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(timeout=30)
+
+
 def start_daemon(
     config: Path, aws_url: str, *args: str, env: dict[str, str] | None = None, tag: str = "d"
 ) -> Daemon:
-    """``scanner schedule --config CONFIG ARGS`` in the config's directory."""
+    """``scanner schedule --config CONFIG ARGS`` in the config's directory (killed at the
+    end of the test if still running)."""
     log_path = config.parent / f"daemon-{tag}.log"
     handle = log_path.open("w")
     full_env = {**os.environ, "AWS_ENDPOINT_URL": aws_url, **(env or {})}
@@ -127,7 +143,9 @@ def start_daemon(
         text=True,
     )
     handle.close()
-    return Daemon(proc, log_path)
+    daemon = Daemon(proc, log_path)
+    _STARTED.append(daemon)
+    return daemon
 
 
 def wait_until(

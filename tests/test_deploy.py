@@ -16,9 +16,7 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from dockerfile_parse import DockerfileParser
 
 from scanner.aws.guard import READ_ONLY_OPERATIONS, iam_action
 from scanner.config import load_config
+from tests.test_packaging import wheel_files
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -519,18 +518,7 @@ def test_docker_build_context_builds_a_complete_wheel(tmp_path: Path) -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(file, dest)
     assert not list(workdir.rglob("__pycache__"))
-    wheels = tmp_path / "wheels"
-    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    proc = subprocess.run(
-        [*pip_wheel, "-q", "-w", str(wheels), str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    [wheel] = list(wheels.glob("privatelink_scanner-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = wheel_files(workdir, tmp_path / "wheels")
     for shipped in (
         "scanner/cli/app.py",
         "scanner/rulepacks/privatelink.yaml",

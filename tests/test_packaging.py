@@ -17,28 +17,23 @@ from tests.clikit import run_cli
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_contains_rules_frameworks_and_templates(tmp_path: Path) -> None:
+def wheel_files(source: Path, out: Path) -> set[str]:
+    """Build the wheel of the project at ``source`` into ``out``; the files it holds."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(REPO),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
-    )
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    [wheel] = list(tmp_path.glob("privatelink_scanner-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    [wheel] = list(out.glob("privatelink_scanner-*.whl"))
+    return set(zipfile.ZipFile(wheel).namelist())
+
+
+def test_wheel_contains_rules_frameworks_and_templates(tmp_path: Path) -> None:
+    names = wheel_files(REPO, tmp_path)
     for shipped in (
         "scanner/rulepacks/privatelink.yaml",
         "scanner/rulepacks/iam.yaml",

@@ -35,16 +35,13 @@ from markupsafe import Markup, escape
 from scanner.engine.builtins.access_paths import IAM_INBOUND, KIND_LABELS
 from scanner.model.finding import SEVERITY_RANK, Finding, Severity, Status
 from scanner.model.record import RunRecord
+from scanner.model.verdict import VERDICT_RULES
 from scanner.reporting.atomic import write_text_atomic
 from scanner.reporting.document import dedup_paths, run_document, share_target_lists
 
 _STATUS_ORDER = {Status.ERROR: 0, Status.FAIL: 1, Status.PASS: 2, Status.NOT_APPLICABLE: 3}
 STATUSES = ("ERROR", "FAIL", "PASS", "NOT_APPLICABLE")
 SEVERITIES = tuple(s.value for s in sorted(Severity, key=lambda s: -SEVERITY_RANK[s]))
-VERDICT_RULES = {
-    "notebook-no-public-access-path": "notebook instance",
-    "studio-domain-no-public-access-path": "Studio domain",
-}
 # Frameworks shown first, with short labels (the framework files give the full titles).
 FRAMEWORK_LABELS = {"hipaa": "HIPAA", "pci-dss-v4": "PCI DSS v4.0"}
 # Finding fields that are usually the same for every finding of a rule: the page stores them
