@@ -31,13 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_EXECUTED,
-    EVENT_JOB_SUBMITTED,
-    JobEvent,
-    JobExecutionEvent,
-)
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -83,27 +77,15 @@ class Daemon:
         self.kwargs = job_kwargs(config_path, metrics_file or config.schedule.metrics_file)
         self.stop = threading.Event()
         self.interrupted = False
-        self._running = 0
-        self._lock = threading.Lock()
 
     # -- signals ---------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        with self._lock:
-            busy = self._running > 0
-        if busy:
-            self.interrupted = True
-        cancel.request(f"{name} received")
+        cancel.request(f"{signal.Signals(signum).name} received")
         self.stop.set()
 
-    def _on_submitted(self, _event: JobEvent) -> None:
-        """The executor took the job: a scan is starting (a signal now interrupts it)."""
-        with self._lock:
-            self._running += 1
-
     def _on_done(self, event: JobExecutionEvent) -> None:
-        with self._lock:
-            self._running -= 1
+        """A cycle ended; it says 130 only when the stop request interrupted its scan (a
+        cycle whose scan had finished when the signal came completes, and counts as such)."""
         if event.retval == INTERRUPTED_EXIT:
             self.interrupted = True
 
@@ -122,7 +104,6 @@ class Daemon:
             },
             timezone=sched.timezone,
         )
-        scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         scheduler.add_listener(self._on_done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         return scheduler
 
