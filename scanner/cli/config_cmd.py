@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
@@ -21,6 +21,9 @@ import yaml
 from scanner.cli.common import config_option, logging_options, setup, store_option
 from scanner.config import Config
 from scanner.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from scanner.notify.secrets import SecretCheck
 
 CHECK_EPILOG = """\b
 Exit status:
@@ -36,65 +39,16 @@ Examples:
 """
 
 
-@dataclass(frozen=True)
-class SecretRef:
-    """One ``*_env`` / ``*_file`` key of a notify target and whether it can be read; only
-    the variable's name or the file's path, never what it holds."""
-
-    path: tuple[str | int, ...]
-    target: str
-    reference: str
-    # set | NOT SET (an *_env key); readable | NOT READABLE (a *_file key); EMPTY
-    status: str
-
-    @property
-    def key(self) -> str:
-        return ".".join(map(str, self.path))
-
-
-def secret_refs(config: Config) -> list[SecretRef]:
-    """Every secret reference of the notify targets, read the way a cycle reads it
-    (:func:`scanner.notify.secrets.resolve`), so "set" here means usable there."""
-    from scanner.notify.secrets import SecretError, resolve, secret_names
-
-    refs = []
-    for index, target in enumerate(config.notify.targets):
-        for what in secret_names(target):
-            for suffix, good, bad in (
-                ("env", "set", "NOT SET"),
-                ("file", "readable", "NOT READABLE"),
-            ):
-                reference = getattr(target, f"{what}_{suffix}", None)
-                if not reference:
-                    continue
-                try:
-                    resolve(target, what, config.base_dir)
-                    status = good
-                except SecretError as exc:
-                    status = "EMPTY" if str(exc).endswith(" is empty") else bad
-                path = ("notify", "targets", index, f"{what}_{suffix}")
-                refs.append(SecretRef(path, target.name, str(reference), status))
-    return refs
-
-
-def secret_problems(config: Config) -> list[InputError]:
-    """:func:`scanner.notify.check_secrets` (what the daemon refuses to start on), each
-    problem located at its target's key in the config file when its wording names one."""
-    from scanner.notify import check_secrets
-
+def secret_problems(config: Config, checks: list[SecretCheck]) -> list[InputError]:
+    """The checks that failed (what the daemon refuses to start on), each located at its
+    target's key in the config file (at the target, for a problem of the whole target)."""
     located = []
-    for problem in check_secrets(config):
-        path: tuple[str | int, ...] = ()
-        for index, target in enumerate(config.notify.targets):
-            prefix = f"notify target {target.name!r}: "
-            if problem.startswith(prefix):
-                problem = problem.removeprefix(prefix)
-                path = ("notify", "targets", index)
-                key, sep, rest = problem.partition(": ")
-                if sep and key in type(target).model_fields:
-                    path, problem = (*path, key), rest
-                break
-        located.append(config.error_at(problem, *path) if path else InputError(problem))
+    for check in checks:
+        if check.problem:
+            where: tuple[str | int, ...] = ("notify", "targets", check.index)
+            if check.key:
+                where = (*where, check.key)
+            located.append(config.error_at(check.problem, *where))
     return located
 
 
@@ -148,6 +102,7 @@ def check(
     from scanner.configdoc import effective_settings, explicit_keys, settings_text
     from scanner.engine import load_config_ruleset
     from scanner.history.database import mask, parse_url
+    from scanner.notify.secrets import secret_checks
     from scanner.run import store_url
 
     if file is not None and config_path is not None and file != config_path:
@@ -164,9 +119,11 @@ def check(
     disabled_collectors(cfg)
     waivers = cfg.all_waivers()
     url = mask(parse_url(store_url(cfg, store)))
-    refs = secret_refs(cfg)
-    problems = secret_problems(cfg)
-    shown = {ref.path: f"{ref.reference} ({ref.status})" for ref in refs}
+    refs = secret_checks(cfg)
+    problems = secret_problems(cfg, refs)
+    shown: dict[tuple[str | int, ...], str] = {
+        ("notify", "targets", r.index, r.reference_key): f"{r.reference} ({r.status})" for r in refs
+    }
 
     source = str(path) if path else "<defaults>"
     if fmt == "json":
@@ -178,7 +135,12 @@ def check(
             "waivers": len(waivers),
             "settings": effective_settings(cfg, url),
             "secrets": [
-                {"key": r.key, "target": r.target, "reference": r.reference, "status": r.status}
+                {
+                    "key": f"notify.targets.{r.index}.{r.reference_key}",
+                    "target": r.target,
+                    "reference": r.reference,
+                    "status": r.status,
+                }
                 for r in refs
             ],
         }

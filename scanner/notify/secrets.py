@@ -9,6 +9,8 @@ never the value.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +21,16 @@ Target = WebhookTarget | SmtpTarget
 
 
 class SecretError(Exception):
-    """A configured secret cannot be read (the message names where it was looked for)."""
+    """A configured secret cannot be read (the message names where it was looked for).
+
+    ``key`` is the config key (``url_env``), ``detail`` the problem without it, ``status``
+    the one-word state ``scanner config check`` shows: ``NOT SET``, ``NOT READABLE`` or
+    ``EMPTY``.
+    """
+
+    def __init__(self, key: str, detail: str, status: str) -> None:
+        super().__init__(f"{key}: {detail}")
+        self.key, self.detail, self.status = key, detail, status
 
 
 def secret_names(target: Target) -> tuple[str, ...]:
@@ -36,46 +47,82 @@ def resolve(target: Target, what: str, base_dir: str | Path) -> str | None:
     env: str | None = getattr(target, f"{what}_env", None)
     file: str | None = getattr(target, f"{what}_file", None)
     if env:
+        key = f"{what}_env"
         value = os.environ.get(env)
         if value is None:
-            raise SecretError(f"{what}_env: environment variable {env} is not set")
+            raise SecretError(key, f"environment variable {env} is not set", "NOT SET")
         if not value.strip():
-            raise SecretError(f"{what}_env: environment variable {env} is empty")
+            raise SecretError(key, f"environment variable {env} is empty", "EMPTY")
     elif file:
+        key = f"{what}_file"
         path = Path(file) if Path(file).is_absolute() else Path(base_dir) / file
         try:
             value = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise SecretError(f"{what}_file: cannot read {path}: {exc.strerror}") from None
+            raise SecretError(key, f"cannot read {path}: {exc.strerror}", "NOT READABLE") from None
         except UnicodeDecodeError:
-            raise SecretError(f"{what}_file: {path} is not UTF-8 text") from None
+            raise SecretError(key, f"{path} is not UTF-8 text", "NOT READABLE") from None
         if not value.strip():
-            raise SecretError(f"{what}_file: {path} is empty")
+            raise SecretError(key, f"{path} is empty", "EMPTY")
     else:
         return None
     register_secret(value)
     return value
 
 
-def check_secrets(config: Config) -> list[str]:
-    """Every secret of every notify target that cannot be read, without sending anything
-    (``scanner config check`` and the daemon's start-up: a typo in a variable name should
-    show up then, not at 2 a.m.).  Reading registers the secrets for masking too."""
-    problems = []
-    for target in config.notify.targets:
+@dataclass(frozen=True)
+class SecretCheck:
+    """One ``*_env`` / ``*_file`` reference of a notify target, read as a cycle reads it.
+
+    ``status`` is ``set`` / ``readable`` when usable (else the :class:`SecretError` status);
+    ``problem`` is why a cycle could not use it, and ``key`` is None for a problem of the
+    target as a whole (a webhook URL that is not http(s)).
+    """
+
+    index: int
+    target: str
+    reference_key: str
+    reference: str
+    status: str
+    problem: str | None = None
+    key: str | None = None
+
+    def message(self) -> str:
+        """The problem as one line naming the target (and the key, when it is one key's)."""
+        where = f"{self.key}: " if self.key else ""
+        return f"notify target {self.target!r}: {where}{self.problem}"
+
+
+def secret_checks(config: Config) -> list[SecretCheck]:
+    """Every secret reference of every notify target, each read once (which registers it
+    for masking too), without sending anything."""
+    checks = []
+    for index, target in enumerate(config.notify.targets):
         for what in secret_names(target):
-            try:
-                value = resolve(target, what, config.base_dir)
-            except SecretError as exc:
-                problems.append(f"notify target {target.name!r}: {exc}")
-                continue
-            if isinstance(target, WebhookTarget) and what == "url" and not http_url(value):
-                source = target.url_env or target.url_file
-                problems.append(
-                    f"notify target {target.name!r}: the webhook URL from {source} is not an "
-                    "http:// or https:// URL"
-                )
-    return problems
+            for suffix, good in (("env", "set"), ("file", "readable")):
+                reference_key = f"{what}_{suffix}"
+                reference = getattr(target, reference_key, None)
+                if not reference:
+                    continue
+                found = partial(SecretCheck, index, target.name, reference_key, str(reference))
+                try:
+                    value = resolve(target, what, config.base_dir)
+                except SecretError as exc:
+                    checks.append(found(exc.status, exc.detail, exc.key))
+                    continue
+                if isinstance(target, WebhookTarget) and what == "url" and not http_url(value):
+                    problem = f"the webhook URL from {reference} is not an http:// or https:// URL"
+                    checks.append(found(good, problem))
+                else:
+                    checks.append(found(good))
+    return checks
+
+
+def check_secrets(config: Config) -> list[str]:
+    """Every secret of every notify target that cannot be used, one line each
+    (``scanner config check`` and the daemon's start-up: a typo in a variable name should
+    show up then, not at 2 a.m.)."""
+    return [check.message() for check in secret_checks(config) if check.problem]
 
 
 def http_url(value: str | None) -> bool:
