@@ -256,13 +256,6 @@ def reference_markdown() -> str:
     return "\n\n".join(parts)
 
 
-def replace_reference(readme: str, reference: str) -> str:
-    """``readme`` with the text between the reference markers replaced by ``reference``."""
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{reference}\n{END}{tail}"
-
-
 # -- effective settings ---------------------------------------------------------------------
 
 

@@ -15,9 +15,10 @@ import yaml
 from pydantic import BaseModel, Field
 
 from scanner.config import Config, load_config
-from scanner.configdoc import END, START, reference_markdown, replace_reference
+from scanner.configdoc import END, START, reference_markdown
 from scanner.errors import InputError
 from tests.clikit import run_cli
+from tests.readmekit import replace_marked
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -95,7 +96,7 @@ def _tables(section: str) -> dict[str, str]:
 def test_readme_configuration_reference_is_generated_from_the_model() -> None:
     text = README.read_text()
     assert START in _section() and END in _section()
-    assert text == replace_reference(text, reference_markdown()), (
+    assert text == replace_marked(text, START, END, reference_markdown()), (
         "README configuration reference is stale: regenerate with "
         "`.venv/bin/scanner config reference` and paste it between the config-reference markers"
     )

@@ -5,18 +5,16 @@ Its configuration reference is tested in test_config_reference.py."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from scanner.engine import load_ruleset
-from scanner.engine.catalog import END, START, catalog_markdown, replace_catalog
+from scanner.engine.catalog import END, START, catalog_markdown
 from tests.clikit import run_cli
-
-README = Path(__file__).resolve().parent.parent / "README.md"
+from tests.readmekit import README, replace_marked
 
 
 def test_readme_rule_catalog_matches_the_shipped_rules() -> None:
     text = README.read_text()
-    expected = replace_catalog(text, catalog_markdown(load_ruleset()))
+    expected = replace_marked(text, START, END, catalog_markdown(load_ruleset()))
     assert text == expected, (
         "README rule catalog is stale: regenerate with "
         "`.venv/bin/scanner rules list --format markdown` and paste it between the markers"

@@ -33,10 +33,3 @@ def catalog_markdown(ruleset: RuleSet) -> str:
             f"{_cell(rule.title)} | " + " | ".join(mapped) + " |"
         )
     return "\n".join(lines)
-
-
-def replace_catalog(readme: str, catalog: str) -> str:
-    """``readme`` with the text between the catalog markers replaced by ``catalog``."""
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{catalog}\n{END}{tail}"
