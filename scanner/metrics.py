@@ -76,6 +76,7 @@ def registry_for(
     _gauge(registry, "exit_code", "Exit status of the last cycle.", exit_code)
     if record is None:
         return registry
+    summary = record.summary()
     _gauge(registry, "run_complete", "1 when the last run saw everything.", int(record.complete))
     findings = Gauge(
         PREFIX + "findings",
@@ -106,13 +107,13 @@ def registry_for(
         registry,
         "collectors_failed",
         "Failed collector outcomes in the last run.",
-        len(record.snapshot.failed_outcomes()),
+        summary["collector_errors"],
     )
     _gauge(
         registry,
         "findings_waived",
         "Findings under an unexpired waiver in the last run.",
-        sum(1 for f in record.findings if f.waived),
+        summary["waived"],
     )
     return registry
 

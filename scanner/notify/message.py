@@ -117,8 +117,8 @@ class Message:
     @property
     def problems(self) -> bool:
         """What makes the scan itself exit non-zero: unwaived FAILs at or above ``fail_on``,
-        or an incomplete run (a waived or below-threshold FAIL is accepted, not a problem)."""
-        return self.exit_code != 0 or not self.complete
+        or an incomplete run (exit 3; a waived or below-threshold FAIL is accepted)."""
+        return self.exit_code != 0
 
     @property
     def changed(self) -> bool:

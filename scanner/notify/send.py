@@ -47,8 +47,11 @@ def deliver(target: WebhookTarget | SmtpTarget, message: Message, base_dir: str)
     return Delivery(target.name, target.kind, ok=False, error=error, status=status)
 
 
-def send_all(record: RunRecord, config: Config, *, report_dir: Path | None) -> list[Delivery]:
-    """Send this run's message to every target of ``config.notify.targets``, in order."""
+def send_all(
+    record: RunRecord, config: Config, *, report_dir: Path | None = None
+) -> list[Delivery]:
+    """Send this run's message to every target of ``config.notify.targets``, in order
+    (``report_dir``: where the message says the report is; default the run's own)."""
     targets = config.notify.targets
     if not targets:
         return []

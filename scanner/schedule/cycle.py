@@ -37,7 +37,7 @@ from scanner.notify import Delivery, send_all
 from scanner.progress import LogProgress, NullProgress, Progress
 from scanner.run import RunOptions, new_run_id, run, store_url
 from scanner.schedule import JOB_ID
-from scanner.schedule.slots import slot_for
+from scanner.schedule.firetimes import slot_for
 from scanner.schedule.status import last_complete
 
 log = logging.getLogger("scanner.schedule")
@@ -120,7 +120,7 @@ def run_cycle(
         result.slot = slot.isoformat() if slot else None
         if result.record is not None and result.status != str(RunStatus.INTERRUPTED):
             link_latest(result.record)
-            result.deliveries = send_all(result.record, config, report_dir=result.record.output_dir)
+            result.deliveries = send_all(result.record, config)
         if metrics is not None:
             _metrics(metrics, url, result, time.monotonic() - started)
         log.info(
