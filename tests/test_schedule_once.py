@@ -72,6 +72,22 @@ def test_once_exit_2_on_a_bad_config_with_file_and_line(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()  # nothing was started
 
 
+def test_once_refuses_to_start_on_a_missing_notify_secret_naming_file_and_line(
+    tmp_path: Path,
+) -> None:
+    hook = "notify:\n  targets:\n    - name: hook\n      kind: webhook\n      url_env: PLS_NO_SUCH_HOOK\n"
+    config = schedule_config(tmp_path, cron=NEVER, extra=hook)
+    line = config.read_text().splitlines().index("      url_env: PLS_NO_SUCH_HOOK") + 1
+    proc = once(config, "http://127.0.0.1:9")
+    assert proc.returncode == 2, show(proc)
+    assert (
+        f"{config}:{line}: notify.targets.0.url_env: environment variable PLS_NO_SUCH_HOOK "
+        "is not set"
+    ) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "reports").exists()  # refused before any scan
+
+
 def test_once_exit_3_when_aws_is_unreachable_and_status_then_says_no_complete_run(
     tmp_path: Path,
 ) -> None:

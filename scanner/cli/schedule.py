@@ -20,7 +20,6 @@ from scanner.cli.common import (
     store_option,
 )
 from scanner.config import Config
-from scanner.errors import InputError
 
 SCHEDULE_EPILOG = """\b
 Exit status of 'scanner schedule --once' (as 'scanner scan'):
@@ -43,12 +42,18 @@ def _stop_cooperatively(signum: int, _frame: FrameType | None) -> None:
 
 def _check_secrets(config: Config) -> None:
     """Refuse to start when a notification target's secret cannot be read: better now
-    than at 02:00 with nobody watching."""
-    from scanner.notify import check_secrets
+    than at 02:00 with nobody watching.  The first problem is the error, at its file and
+    line (``scanner config check`` lists them all)."""
+    from scanner.cli.config_cmd import secret_problems
+    from scanner.notify.secrets import secret_checks
 
-    problems = check_secrets(config)
+    problems = secret_problems(config, secret_checks(config))
+    if len(problems) > 1:
+        click.echo(f"{len(problems)} notify secret problems; the others:", err=True)
+        for problem in problems[1:]:
+            click.echo(f"  {problem}", err=True)
     if problems:
-        raise InputError("; ".join(problems), path="config: notify")
+        raise problems[0]
 
 
 @click.group(invoke_without_command=True, epilog=SCHEDULE_EPILOG)
