@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "run_id"}
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "run_id", "run_tag"}
 LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -85,8 +85,9 @@ class RunContextFilter(logging.Filter):
     """Adds ``run_id`` and redacts secrets on a handler, so every record passes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "run_id", None) is None:  # an explicit extra={"run_id"} wins
-            record.run_id = _run_id
+        rid = getattr(record, "run_id", None) or _run_id  # an explicit extra={"run_id"} wins
+        record.run_id = rid
+        record.run_tag = f" [run {rid}]" if rid else ""
         if _secrets:
             record.msg = redact(record.getMessage())
             record.args = None
@@ -122,26 +123,17 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(doc, default=str))
 
 
-class TextFormatter(logging.Formatter):
-    """``LEVEL logger: message``, with ``[run <id>]`` while a run is going."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        rid = getattr(record, "run_id", None)
-        self._style._fmt = (
-            f"%(levelname)s %(name)s [run {rid}]: %(message)s"
-            if rid
-            else "%(levelname)s %(name)s: %(message)s"
-        )
-        return redact(super().format(record))
-
-
 def setup_logging(fmt: str = "text", verbose: bool = False, level: str = "info") -> None:
     """Configure the root logger once, on stderr (stdout is for results).
 
     ``verbose`` (``-v``) means debug whatever ``level`` (config ``log_level``) says.
     """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(levelname)s %(name)s%(run_tag)s: %(message)s")
+    )
     handler.addFilter(RunContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
