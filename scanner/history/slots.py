@@ -91,21 +91,6 @@ def holder(store: Store, job_id: str, slot: datetime) -> Slot | None:
     return _slot_of(m) if m is not None else None
 
 
-def claimed(store: Store, job_id: str) -> list[Slot]:
-    """Every claimed slot of ``job_id``, oldest first."""
-    with store.engine.connect() as conn:
-        rows = (
-            conn.execute(
-                sa.select(t.schedule_slots)
-                .where(t.schedule_slots.c.job_id == job_id)
-                .order_by(t.schedule_slots.c.slot)
-            )
-            .mappings()
-            .all()
-        )
-    return [_slot_of(m) for m in rows]
-
-
 def next_fire_time(store: Store, job_id: str) -> datetime | None:
     """When the daemon's job fires next, as its job store holds it (None: never scheduled,
     or paused).  Read from the table directly: no job is unpickled, no scheduler started."""

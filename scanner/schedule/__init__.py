@@ -1,6 +1,6 @@
 """The nightly job: ``scanner schedule`` (an APScheduler daemon), ``--once`` and ``status``.
 
-- :mod:`.slots` turns a fire time into the slot the store decides on;
+- :mod:`.firetimes` turns a firing into the slot the store decides on;
 - :mod:`.cycle` is one cycle: the same ``run()`` as ``scanner scan``, then the
   ``reports/latest`` link, notifications and metrics;
 - :mod:`.daemon` is the long-running process and its signals;

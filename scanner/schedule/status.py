@@ -22,13 +22,19 @@ from scanner.history.database import StoreError
 from scanner.history.store import RunRow, Store, parse_ts
 from scanner.model.record import RunStatus
 from scanner.schedule import JOB_ID
-from scanner.schedule.slots import next_fire
+from scanner.schedule.firetimes import next_fire
+
+
+def newest_complete(rows: list[RunRow]) -> RunRow | None:
+    """The ``complete`` run that finished last (None: there is none)."""
+    done = [r for r in rows if r.status is RunStatus.COMPLETE and r.finished_at]
+    return max(done, key=lambda r: parse_ts(r.finished_at or ""), default=None)
 
 
 def last_complete(store: Store) -> datetime | None:
     """When the newest ``complete`` run finished (None: there is none)."""
-    done = [r for r in store.runs() if r.status is RunStatus.COMPLETE and r.finished_at]
-    return max((parse_ts(r.finished_at or "") for r in done), default=None)
+    newest = newest_complete(store.runs())
+    return parse_ts(newest.finished_at or "") if newest is not None else None
 
 
 @dataclass
@@ -96,11 +102,10 @@ def schedule_status(config: Config, url: str, shown_url: str, now: datetime) -> 
         status.registered = True
         status.next_fire_time = stored_next.astimezone(zone)
     status.last_run = rows[0] if rows else None  # newest first
-    done = [r for r in rows if r.status is RunStatus.COMPLETE and r.finished_at]
-    if not done:
+    newest = newest_complete(rows)
+    if newest is None:
         status.reason = "no complete run in the store" if rows else "no run in the store yet"
         return status
-    newest = max(done, key=lambda r: parse_ts(r.finished_at or ""))
     status.last_complete = newest
     age = (now - parse_ts(newest.finished_at or "")).total_seconds() / 3600
     status.age_hours = age
