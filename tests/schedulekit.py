@@ -14,22 +14,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
-from scanner.demo.server import free_port
 from tests.historykit import CONFIG
 
 DEADLINE_S = 90.0
@@ -167,70 +160,3 @@ def wait_until(
     raise AssertionError(
         f"timed out waiting for {what}" + (f":\n{daemon.dump()}" if daemon else "")
     )
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: keeps each POST's path, headers, JSON and raw body
-    (a signature is checked over the bytes received, as a real receiver must)."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, str], Any, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.posts.append(
-                    (self.path, dict(self.headers.items()), json.loads(body), body)
-                )
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class Mailbox:
-    """An SMTP server on 127.0.0.1 (aiosmtpd) keeping every message it accepts; with
-    ``login`` it offers AUTH (without TLS, as a test may) and accepts only that pair."""
-
-    def __init__(self, login: tuple[str, str] | None = None) -> None:
-        self.messages: list[EmailMessage] = []
-        self.logins: list[tuple[str, bool]] = []
-        box = self
-
-        class Handler:
-            async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-                parsed = message_from_bytes(envelope.content, policy=policy.default)
-                box.messages.append(parsed)  # type: ignore[arg-type]
-                return "250 OK"
-
-        def authenticate(
-            _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
-        ) -> AuthResult:
-            user, password = data.login.decode(), data.password.decode()
-            ok = login is not None and (user, password) == login
-            box.logins.append((user, ok))
-            return AuthResult(success=ok)
-
-        self.port = free_port()
-        extra: dict[str, Any] = (
-            {"authenticator": authenticate, "auth_require_tls": False} if login else {}
-        )
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **extra)
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()

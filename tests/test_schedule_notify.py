@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from scanner.demo.server import MotoServer, free_port
 from tests.clikit import run_cli
 from tests.historykit import runs, show
-from tests.schedulekit import Mailbox, Receiver, schedule_config
+from tests.notifykit import Mailbox, Receiver
+from tests.schedulekit import schedule_config
 
 AWS_SECRET = "fake-aws-secret-Zq81mVt0wK"
 AWS_TOKEN = "fake-session-token-Pq77xLk3Rr"
@@ -27,9 +29,13 @@ SMTP_PASSWORD = "fake-smtp-password-Gh56Ij"
 
 
 def test_a_cycle_notifies_writes_metrics_and_logs_no_secret(
-    moto: MotoServer, tmp_path: Path
+    moto: MotoServer,
+    tmp_path: Path,
+    receiver: Callable[..., Receiver],
+    smtp_server: Callable[..., tuple[Mailbox, int]],
 ) -> None:
-    receiver, mailbox = Receiver(), Mailbox(login=("scanner", SMTP_PASSWORD))
+    hook = receiver(200)
+    mailbox, smtp_port = smtp_server({"scanner": SMTP_PASSWORD})
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
     (tmp_path / "signing-key").write_text(SIGNING_KEY)
     config = schedule_config(
@@ -50,7 +56,7 @@ notify:
     - name: mail
       kind: smtp
       host: 127.0.0.1
-      port: {mailbox.port}
+      port: {smtp_port}
       security: none
       username: scanner
       password_file: smtp-password
@@ -60,38 +66,36 @@ notify:
     )
     metrics = tmp_path / "node" / "scanner.prom"
     metrics.parent.mkdir()
-    try:
-        proc = run_cli(
-            "schedule", "--once", "-v", "--config", str(config), "--metrics-file", str(metrics),
-            env={
-                "AWS_ENDPOINT_URL": moto.url,
-                "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
-                "AWS_SESSION_TOKEN": AWS_TOKEN,
-                "NIGHTLY_HOOK": receiver.url + HOOK_PATH,
-                "DEAD_HOOK": f"http://127.0.0.1:{free_port()}{DEAD_PATH}",
-            },
-        )  # fmt: skip
-    finally:
-        receiver.stop()
-        mailbox.stop()
+    proc = run_cli(
+        "schedule", "--once", "-v", "--config", str(config), "--metrics-file", str(metrics),
+        env={
+            "AWS_ENDPOINT_URL": moto.url,
+            "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+            "AWS_SESSION_TOKEN": AWS_TOKEN,
+            "NIGHTLY_HOOK": hook.url(HOOK_PATH),
+            "DEAD_HOOK": f"http://127.0.0.1:{free_port()}{DEAD_PATH}",
+        },
+    )  # fmt: skip
     assert proc.returncode == 1, show(proc)  # the empty account's two FAILs
     store = f"sqlite:///{tmp_path / 'reports' / 'history.db'}"
     [run] = runs(store)
 
     # the webhook: the run's JSON document, signed over timestamp and body
-    [(path, headers, doc, body)] = receiver.posts
+    [request] = hook.requests
+    path, headers, doc, body = request.path, request.headers, request.json(), request.body
     assert path == HOOK_PATH
     assert doc["event"] == "scan.completed" and doc["run_id"] == run["id"]
     assert doc["report"]["dir"].endswith(run["id"])
-    stamp, signature = headers["X-Scanner-Timestamp"], headers["X-Scanner-Signature"]
+    stamp, signature = headers["x-scanner-timestamp"], headers["x-scanner-signature"]
     expected = hmac.new(SIGNING_KEY.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
     assert signature == f"sha256={expected.hexdigest()}"
 
     # the email, sent after logging in with the password from its file
-    assert mailbox.logins == [("scanner", True)]
-    [mail] = mailbox.messages
-    assert run["id"] in str(mail["Subject"])
-    assert mail["To"] == "secops@example.test"
+    assert mailbox.attempts == [("scanner", SMTP_PASSWORD)]
+    [mail] = mailbox.mail
+    assert run["id"] in str(mail.message["Subject"])
+    assert mail.message["To"] == "secops@example.test"
+    assert mail.recipients == ["secops@example.test"]
 
     # the dead target failed, named, and did not fail the cycle
     assert "notification dead failed" in proc.stderr
