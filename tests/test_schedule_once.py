@@ -14,12 +14,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from scanner.config import Config
 from scanner.demo.server import MotoServer, free_port
+from scanner.schedule.cycle import run_cycle
 from tests.clikit import run_cli
 from tests.faultproxy import FaultProxy
 from tests.historykit import runs, show, sql
@@ -214,3 +217,14 @@ def test_once_sigterm_mid_scan_records_interrupted_and_exits_130(
     ]
     assert "Traceback" not in err
     assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_a_scheduled_cycle_whose_store_cannot_be_opened_returns_2_and_raises_nothing(
+    tmp_path: Path,
+) -> None:
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
+    config = Config(store={"url": dead}, output={"dir": str(tmp_path / "reports")})
+    result = run_cycle(config, slot=datetime.now(UTC))
+    assert (result.status, result.exit_code, result.record) == ("refused", 2, None)
+    assert result.error is not None and "cannot be opened" in result.error
+    assert not (tmp_path / "reports").exists()

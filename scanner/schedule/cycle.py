@@ -101,7 +101,11 @@ def run_cycle(
     )
     with current_run(run_id):
         if slot is not None:
-            held = _claim(url, slot, run_id)
+            try:
+                held = _claim(url, slot, run_id)
+            except ScannerError as exc:  # the store cannot be opened: nothing was claimed
+                log.error("cycle not run: %s", exc)
+                return CycleResult(run_id, int(exc.exit_code), "refused", error=str(exc))
             if held is not None:
                 log.info(
                     "slot %s already run by %s (pid %s on %s): nothing to do",
@@ -118,7 +122,7 @@ def run_cycle(
         started = time.monotonic()
         result = _scan(config, run_id, url, progress or NullProgress())
         result.slot = slot.isoformat() if slot else None
-        if result.record is not None and result.status != str(RunStatus.INTERRUPTED):
+        if result.record is not None:  # reports whole (an interrupted scan has no record)
             link_latest(result.record)
             result.deliveries = send_all(result.record, config)
         if metrics is not None:
