@@ -48,8 +48,9 @@ def check() -> None:
         raise Interrupted(_reason or "stop requested")
 
 
-def wait(seconds: float) -> bool:
-    """Sleep up to ``seconds``, waking early on a stop request; True if one came."""
+def wait(seconds: float | None = None) -> bool:
+    """Sleep up to ``seconds`` (None: until asked), waking early on a stop request; True
+    if one came."""
     return _stop.wait(seconds)
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,8 +45,6 @@ from scanner.schedule import JOB_FUNC, JOB_ID
 from scanner.schedule.cycle import INTERRUPTED_EXIT, STORE_ENV
 
 log = logging.getLogger("scanner.schedule")
-
-_POLL_S = 0.5
 
 
 def job_kwargs(config_path: Path | None, metrics_file: str | None) -> dict[str, Any]:
@@ -75,13 +72,11 @@ class Daemon:
             os.environ[STORE_ENV] = store
         self.url = store_url(config, store)
         self.kwargs = job_kwargs(config_path, metrics_file or config.schedule.metrics_file)
-        self.stop = threading.Event()
         self.interrupted = False
 
     # -- signals ---------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         cancel.request(f"{signal.Signals(signum).name} received")
-        self.stop.set()
 
     def _on_done(self, event: JobExecutionEvent) -> None:
         """A cycle ended; it says 130 only when the stop request interrupted its scan (a
@@ -154,8 +149,7 @@ class Daemon:
                     "pid": os.getpid(),
                 },
             )
-            while not self.stop.wait(_POLL_S):
-                pass
+            cancel.wait()  # the signal handler's stop request ends the wait
             log.info("stopping: waiting for a running scan to record itself")
         finally:
             if scheduler.running:
