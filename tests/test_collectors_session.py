@@ -21,6 +21,28 @@ def test_unknown_profile_is_an_input_error() -> None:
         ClientFactory(Config(profile="nope"))
 
 
+def test_credentials_that_cannot_be_loaded_leave_the_failure_to_the_preflight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A role profile whose AssumeRole cannot succeed (its source profile names no region
+    # and the endpoint is closed): making the factory must not raise; the preflight's
+    # first call records the failure on every collector (exit 3), as before.
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(
+        "[profile base]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[profile assumer]\nrole_arn = arn:aws:iam::123456789012:role/scanner\n"
+        "source_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    config = Config(profile="assumer", regions=["us-west-2"], retries=RetryConfig(max_attempts=1))
+    ClientFactory(config)
+    snap = collect(config)
+    assert snap.failed_outcomes() and all(
+        o.operation == "GetCallerIdentity" for o in snap.failed_outcomes()
+    )
+
+
 def test_aws_region_is_the_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "eu-central-1")
     assert ClientFactory(Config()).default_region == "eu-central-1"

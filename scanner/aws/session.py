@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from scanner import __version__
 from scanner.aws.guard import install_guard
@@ -74,12 +74,16 @@ def client_config(config: Config) -> BotoConfig:
 def _keep_out_of_logs(session: boto3.Session) -> None:
     """Register the secret key and session token with the log redactor (see
     :mod:`scanner.logs`), so no debug line of ours or a library's can print them."""
-    credentials = session.get_credentials()
-    if credentials is None:
+    try:
+        credentials = session.get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except (BotoCoreError, ClientError):
+        # Credentials that cannot be loaded (an expired SSO token, a role that cannot be
+        # assumed) are the preflight's to report, as an ERROR on every collector.
         return
-    frozen = credentials.get_frozen_credentials()
-    register_secret(frozen.secret_key)
-    register_secret(frozen.token)
+    if frozen is not None:
+        register_secret(frozen.secret_key)
+        register_secret(frozen.token)
 
 
 class ClientFactory:
