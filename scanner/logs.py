@@ -89,7 +89,11 @@ class RunContextFilter(logging.Filter):
         record.run_id = rid
         record.run_tag = f" [run {rid}]" if rid else ""
         if _secrets:
-            record.msg = redact(record.getMessage())
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a bad format string: logging reports it
+                message = str(record.msg)
+            record.msg = redact(message)
             record.args = None
             for key, value in list(vars(record).items()):
                 if key not in _RESERVED and not key.startswith("_"):
