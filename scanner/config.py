@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -24,8 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from scanner.configbase import SecretSources, Strict
 from scanner.errors import InputError
 from scanner.model.finding import Severity
+from scanner.ticketconf import TicketsConfig
 from scanner.waivers import Waiver, load_waivers_file
 from scanner.yamldoc import YamlDoc, load_yaml, pydantic_error
 
@@ -41,11 +41,7 @@ ALL_FORMATS: tuple[Format, ...] = ("csv", "html", "json", "compliance", "ocsf", 
 DEFAULT_FORMATS: tuple[Format, ...] = ("csv", "html", "json")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetryConfig(_Strict):
+class RetryConfig(Strict):
     """botocore retry behaviour: bounded attempts at call level (pages retry per call)."""
 
     mode: Literal["standard", "adaptive"] = Field(
@@ -67,7 +63,7 @@ class RetryConfig(_Strict):
     )
 
 
-class CollectorsConfig(_Strict):
+class CollectorsConfig(Strict):
     """Which collectors run.  A disabled collector is recorded as ``disabled``."""
 
     disabled: list[str] = Field(
@@ -80,7 +76,7 @@ class CollectorsConfig(_Strict):
     )
 
 
-class ScopeConfig(_Strict):
+class ScopeConfig(Strict):
     """Extra VPCs the VPC rules must check even when they host no notebook."""
 
     vpcs: list[str] = Field(
@@ -90,7 +86,7 @@ class ScopeConfig(_Strict):
     )
 
 
-class IamConfig(_Strict):
+class IamConfig(Strict):
     """IAM analysis settings (issue: IAM evaluator and public access paths)."""
 
     actions: list[str] = Field(
@@ -99,7 +95,7 @@ class IamConfig(_Strict):
     )
 
 
-class PublicPathsConfig(_Strict):
+class PublicPathsConfig(Strict):
     """Which outbound-only routes the public-access-path verdicts count as a path.
 
     An internet gateway route is always a path.  A NAT gateway or an egress-only internet
@@ -122,7 +118,7 @@ class PublicPathsConfig(_Strict):
     )
 
 
-class OutputConfig(_Strict):
+class OutputConfig(Strict):
     """Where reports go and in which formats."""
 
     dir: str = Field(
@@ -137,7 +133,7 @@ class OutputConfig(_Strict):
     )
 
 
-class StoreConfig(_Strict):
+class StoreConfig(Strict):
     """The history store (README, "History, drift and baselines")."""
 
     url: str | None = Field(
@@ -190,7 +186,7 @@ def cron_trigger(expression: str, timezone: str, jitter: int = 0) -> CronTrigger
     return CronTrigger(**cron_fields(expression), timezone=timezone, jitter=jitter or None)
 
 
-class ScheduleConfig(_Strict):
+class ScheduleConfig(Strict):
     """The nightly job (``scanner schedule``); see README, "Running nightly"."""
 
     cron: str = Field(
@@ -243,11 +239,10 @@ class ScheduleConfig(_Strict):
         return value
 
 
-_INLINE_SECRETS = ("password", "secret", "token", "url", "api_key")
 NotifyWhen = Literal["always", "problems", "changes"]
 
 
-class _Target(_Strict):
+class _Target(SecretSources):
     """A notification target; its secrets come from an environment variable or a file."""
 
     name: str = Field(
@@ -260,29 +255,11 @@ class _Target(_Strict):
         "incomplete",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in _INLINE_SECRETS:
-                if key in data:
-                    raise ValueError(
-                        f"{key}: secrets are never written in the config; use {key}_env "
-                        f"(an environment variable) or {key}_file (a file) instead"
-                    )
-        return data
-
-    @staticmethod
-    def _one_source(what: str, env: str | None, file: str | None, required: bool) -> None:
-        if env and file:
-            raise ValueError(f"give {what}_env or {what}_file, not both")
-        if required and not (env or file):
-            raise ValueError(f"{what}_env or {what}_file is required")
-
 
 class WebhookTarget(_Target):
     """A JSON POST per cycle; ``format: slack`` sends a Slack-compatible ``text``/``blocks``."""
 
+    SECRETS = ("url", "secret")
     kind: Literal["webhook"] = Field(description="An HTTP POST per cycle")
     format: Literal["json", "slack"] = Field(
         default="json",
@@ -317,6 +294,7 @@ class WebhookTarget(_Target):
 class SmtpTarget(_Target):
     """An email per cycle through an SMTP server."""
 
+    SECRETS = ("password",)
     kind: Literal["smtp"] = Field(description="An email per cycle through an SMTP server")
     host: str = Field(min_length=1, description="SMTP server host name")
     port: int = Field(default=587, ge=1, le=65535, description="SMTP server port")
@@ -353,7 +331,7 @@ class SmtpTarget(_Target):
 NotifyTarget = Annotated[WebhookTarget | SmtpTarget, Field(discriminator="kind")]
 
 
-class NotifyConfig(_Strict):
+class NotifyConfig(Strict):
     """Where each cycle's summary goes (README, "Notifications")."""
 
     targets: list[NotifyTarget] = Field(
@@ -374,7 +352,7 @@ class NotifyConfig(_Strict):
         return value
 
 
-class Config(_Strict):
+class Config(Strict):
     """The whole ``config.yaml``."""
 
     profile: str | None = Field(
@@ -434,6 +412,9 @@ class Config(_Strict):
         default_factory=ScheduleConfig, description="The nightly job (`scanner schedule`)"
     )
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Notifications")
+    tickets: TicketsConfig = Field(
+        default_factory=TicketsConfig, description="Findings into ticketing systems"
+    )
     store: StoreConfig = Field(default_factory=StoreConfig, description="The history store")
     waivers: list[Waiver] = Field(
         default_factory=list,

@@ -59,4 +59,4 @@ def aws(moto: MotoServer) -> Any:
     return make
 
 
-pytest_plugins = ["tests.storekit", "tests.schedulekit", "tests.notifykit"]
+pytest_plugins = ["tests.storekit", "tests.schedulekit", "tests.notifykit", "tests.ticketkit"]

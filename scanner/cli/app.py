@@ -16,7 +16,7 @@ from types import FrameType
 import click
 
 from scanner import __version__, cancel
-from scanner.cli import config_cmd, history, scan, schedule, tools
+from scanner.cli import config_cmd, history, scan, schedule, tickets, tools
 from scanner.cli.common import EPILOG
 from scanner.errors import ExitCode, ScannerError
 
@@ -35,6 +35,7 @@ def cli() -> None:
       scanner runs list                  every stored run
       scanner schedule --once            one nightly cycle (the daemon: no --once)
       scanner schedule status            did last night's scan run? (exit 1 if stale)
+      scanner tickets sync --dry-run     what ticket sync would create, close, reopen
       scanner baseline set --name audit  pin the latest run as a baseline
       scanner collect --output s.json.gz snapshot only (no evaluation)
       scanner scan --snapshot s.json.gz  re-evaluate a stored snapshot offline
@@ -54,6 +55,7 @@ for command in (
     history.report,
     history.waivers,
     schedule.schedule,
+    tickets.tickets,
     tools.rules,
     tools.iam,
     config_cmd.config,

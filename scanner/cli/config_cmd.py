@@ -2,7 +2,7 @@
 
 ``config check`` fails on everything a scan (or the scheduler's first cycle) would refuse
 before collecting anything: the file itself, rule packs and ``disabled_rules``, collector
-names, waivers, the store URL, and the secrets the notify targets name.  A mistake the
+names, waivers, the store URL, and the secrets the notify and ticket targets name.  A mistake the
 nightly job finds is found at 2 a.m. with nobody watching; found here, it names the file and
 line.  It then prints the settings in effect, defaults included, so nobody has to work out
 what an absent key means.
@@ -23,7 +23,7 @@ from scanner.config import Config
 from scanner.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from scanner.notify.secrets import SecretCheck
+    from scanner.secrets import SecretCheck
 
 CHECK_EPILOG = """\b
 Exit status:
@@ -45,7 +45,7 @@ def secret_problems(config: Config, checks: list[SecretCheck]) -> list[InputErro
     located = []
     for check in checks:
         if check.problem:
-            where: tuple[str | int, ...] = ("notify", "targets", check.index)
+            where: tuple[str | int, ...] = (check.section, "targets", check.index)
             if check.key:
                 where = (*where, check.key)
             located.append(config.error_at(check.problem, *where))
@@ -94,7 +94,7 @@ def check(
     Besides the file itself this loads the rule packs and checks disabled_rules, collector
     names, waivers (waivers_file too) and the store URL (--store or SCANNER_STORE, else
     store.url, else <output.dir>/history.db; shown with any password masked). Every secret a
-    notify target names must be usable, as the scheduler requires at start-up: each *_env
+    notify or ticket target names must be usable, as the scheduler requires at start-up: each *_env
     variable set, each *_file readable, neither empty, a webhook URL http(s). They are
     reported by variable or file name, and their values are never printed.
     """
@@ -102,8 +102,8 @@ def check(
     from scanner.configdoc import effective_settings, explicit_keys, settings_text
     from scanner.engine import load_config_ruleset
     from scanner.history.database import mask, parse_url
-    from scanner.notify.secrets import secret_checks
     from scanner.run import store_url
+    from scanner.secrets import secret_checks
 
     if file is not None and config_path is not None and file != config_path:
         raise click.UsageError("give the config as FILE or as --config, not both")
@@ -122,7 +122,8 @@ def check(
     refs = secret_checks(cfg)
     problems = secret_problems(cfg, refs)
     shown: dict[tuple[str | int, ...], str] = {
-        ("notify", "targets", r.index, r.reference_key): f"{r.reference} ({r.status})" for r in refs
+        (r.section, "targets", r.index, r.reference_key): f"{r.reference} ({r.status})"
+        for r in refs
     }
 
     source = str(path) if path else "<defaults>"
@@ -136,7 +137,7 @@ def check(
             "settings": effective_settings(cfg, url),
             "secrets": [
                 {
-                    "key": f"notify.targets.{r.index}.{r.reference_key}",
+                    "key": f"{r.section}.targets.{r.index}.{r.reference_key}",
                     "target": r.target,
                     "reference": r.reference,
                     "status": r.status,
@@ -158,12 +159,12 @@ def check(
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
     if problems:
-        click.echo(f"{source}: not valid: {len(problems)} notify secret problem(s)", err=True)
+        click.echo(f"{source}: not valid: {len(problems)} secret problem(s)", err=True)
         sys.exit(int(ExitCode.USAGE))
-    targets = len(cfg.notify.targets)
     click.echo(
         f"{source}: valid ({len(ruleset.rules)} rules, {len(waivers)} waiver(s), "
-        f"{targets} notify target(s))",
+        f"{len(cfg.notify.targets)} notify target(s), {len(cfg.tickets.targets)} ticket "
+        "target(s))",
         err=True,
     )
 

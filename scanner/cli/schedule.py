@@ -40,16 +40,17 @@ def _stop_cooperatively(signum: int, _frame: FrameType | None) -> None:
     cancel.request(f"{signal.Signals(signum).name} received")
 
 
-def _check_secrets(config: Config) -> None:
-    """Refuse to start when a notification target's secret cannot be read: better now
-    than at 02:00 with nobody watching.  The first problem is the error, at its file and
-    line (``scanner config check`` lists them all)."""
+def check_secrets_or_fail(config: Config, sections: tuple[str, ...] | None = None) -> None:
+    """Refuse to start when a target's secret cannot be read: better now than at 02:00
+    with nobody watching.  The first problem is the error, at its file and line
+    (``scanner config check`` lists them all)."""
     from scanner.cli.config_cmd import secret_problems
-    from scanner.notify.secrets import secret_checks
+    from scanner.secrets import secret_checks
 
-    problems = secret_problems(config, secret_checks(config))
+    checks = [c for c in secret_checks(config) if sections is None or c.section in sections]
+    problems = secret_problems(config, checks)
     if len(problems) > 1:
-        click.echo(f"{len(problems)} notify secret problems; the others:", err=True)
+        click.echo(f"{len(problems)} secret problems; the others:", err=True)
         for problem in problems[1:]:
             click.echo(f"  {problem}", err=True)
     if problems:
@@ -100,7 +101,7 @@ def schedule(
             raise click.UsageError("--once and --metrics-file belong to the cycle, not to status")
         return
     config = setup(config_path, log_format, verbose)
-    _check_secrets(config)
+    check_secrets_or_fail(config)
     if once:
         _once(config, store, metrics_file)
     from scanner.schedule.daemon import Daemon

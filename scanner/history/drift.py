@@ -118,6 +118,48 @@ def unknown_scopes(
     return found
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Where a run looked: what decides whether a FAIL that is absent from it was fixed
+    (or its resource deleted) or merely not looked at (then nothing may be concluded)."""
+
+    unknown: set[Scope]
+    accounts: set[str]
+    regions: set[str]
+    rules: set[str]
+    resources: set[ResourceKey]
+
+    @classmethod
+    def of_run(cls, store: Store, row: RunRow, findings: list[Finding]) -> Coverage:
+        """A stored run's coverage on its own (its scopes that were not seen completely)."""
+        unknown = {
+            key
+            for key, outcome in seen_scopes(row.collectors).items()
+            if outcome["status"] != str(OutcomeStatus.OK)
+        }
+        return cls(
+            unknown,
+            set(row.accounts),
+            set(row.regions),
+            {f.rule_id for f in findings},
+            set(store.resource_hashes(row)),
+        )
+
+    def looked_at(
+        self, rule_id: str, account_id: str, region: str, resource_type: str, resource_id: str
+    ) -> bool:
+        """The run looked where this FAIL was: its scope was seen, and either its rule ran or
+        its resource is gone (a rule with no resources left yields no findings)."""
+        scope = (account_id, region, resource_type)
+        region_ok = region in self.regions or region in (GLOBAL_REGION, "unknown")
+        return (
+            scope not in self.unknown
+            and account_id in self.accounts
+            and region_ok
+            and (rule_id in self.rules or (*scope, resource_id) not in self.resources)
+        )
+
+
 # -- resources ------------------------------------------------------------------------
 
 
@@ -194,17 +236,15 @@ def finding_transitions(
     ident["from"] = merged["status_from"]
     ident["to"] = merged["status_to"]
 
+    coverage = Coverage(unknown, after_accounts, after_regions, evaluated_rules, after_resources)
+
     def visible(row: pd.Series) -> bool:
-        """The later run looked where this FAIL was: its scope was seen, and either its rule
-        ran or its resource is gone (a rule with no resources left yields no findings)."""
-        scope = (row["account_id"], row["region"], row["resource_type"])
-        key = (*scope, row["resource_id"])
-        region_ok = row["region"] in after_regions or row["region"] in (GLOBAL_REGION, "unknown")
-        return (
-            scope not in unknown
-            and row["account_id"] in after_accounts
-            and region_ok
-            and (row["rule_id"] in evaluated_rules or key not in after_resources)
+        return coverage.looked_at(
+            row["rule_id"],
+            row["account_id"],
+            row["region"],
+            row["resource_type"],
+            row["resource_id"],
         )
 
     # Only FAILs that vanished need the row-wise visibility test (a handful per night).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest schema revision this build knows; a store at a later one is refused."""
 
 TS = sa.DateTime(timezone=True)
@@ -152,4 +152,57 @@ scheduler_jobs = sa.Table(
     sa.Column("id", sa.Unicode(191), primary_key=True),
     sa.Column("next_run_time", sa.Float(25), index=True),
     sa.Column("job_state", sa.LargeBinary, nullable=False),
+)
+
+# -- tickets (revision 0004) -----------------------------------------------------------
+
+ticket_ledger = sa.Table(
+    "ticket_ledger",
+    metadata,
+    # One row per problem per ticketing target: the primary key is what makes a second
+    # ticket for one problem impossible.  The row is inserted ("reserved", state
+    # ``creating``) and committed *before* the remote create; only then is the ticket made,
+    # and its key written back (state ``open``).  A row still ``creating`` later is an
+    # uncertain create: the next sync searches the target for it before creating anything.
+    sa.Column("target", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("grouping", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("ticket_key", sa.String(255)),
+    sa.Column("ticket_id", sa.String(255)),
+    sa.Column("ticket_url", sa.Text),
+    # What the ticket is about, so a problem absent from a later run can be judged
+    # (resolved only where that run looked).
+    sa.Column("rule_id", sa.String(128), nullable=False),
+    sa.Column("account_id", sa.String(32), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("resource_type", sa.String(128), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("members", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("reserved_at", TS, nullable=False),
+    sa.Column("opened_at", TS),
+    sa.Column("closed_at", TS),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("last_seen_run", sa.String(64)),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_ticket_ledger_state", "target", "state"),
+)
+
+ticket_syncs = sa.Table(
+    "ticket_syncs",
+    metadata,
+    # Every sync of every target: which run it followed, how it ended, what it did.  The
+    # newest one per target keeps a sync from going back to an older run by mistake.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_ticket_syncs_target", "target", "seq"),
 )

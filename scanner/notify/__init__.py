@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from scanner.notify.delivery import Delivery
 from scanner.notify.message import Message, build_message
-from scanner.notify.secrets import check_secrets
 from scanner.notify.send import send_all
+from scanner.secrets import check_secrets
 
 __all__ = ["Delivery", "Message", "build_message", "check_secrets", "send_all"]

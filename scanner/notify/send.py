@@ -16,7 +16,7 @@ from scanner.model.record import RunRecord
 from scanner.notify import smtp, webhook
 from scanner.notify.delivery import Delivery, DeliveryError
 from scanner.notify.message import Message, build_message, skip_reason
-from scanner.notify.secrets import SecretError
+from scanner.secrets import SecretError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from scanner.logs import redact
 from scanner.notify.delivery import DeliveryError
 from scanner.notify.message import Message
 from scanner.notify.render import subject, text
-from scanner.notify.secrets import resolve
+from scanner.secrets import resolve
 
 
 def email_message(target: SmtpTarget, message: Message) -> EmailMessage:

@@ -17,56 +17,28 @@ too: urllib3 logs retries with the path alone.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
+from urllib3.exceptions import HTTPError
 from urllib3.util import Retry
 
-from scanner import __version__
 from scanner.config import WebhookTarget
 from scanner.logs import redact, register_secret
 from scanner.notify.delivery import DeliveryError
 from scanner.notify.message import Message
 from scanner.notify.render import json_document, slack_payload
-from scanner.notify.secrets import http_url, resolve
+from scanner.secrets import http_url, resolve
+from scanner.webclient import RETRY_STATUSES, USER_AGENT, BoundedRetry, describe, sign
 
-if TYPE_CHECKING:
-    from urllib3.response import BaseHTTPResponse
-
-USER_AGENT = f"privatelink-scanner/{__version__}"
 RETRIES = 3
 """Retries after the first attempt (so at most four POSTs)."""
 BACKOFF_FACTOR = 0.5
 """urllib3 backoff: no wait before the first retry, then 1 s, 2 s."""
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_RETRY_AFTER = 30.0
-"""A ``Retry-After`` longer than this is cut to it: a receiver asking for an hour must not
-hold the nightly job (the next cycle sends a new message anyway)."""
 _DETAIL = 200  # characters of a failed response's body quoted in the error
-
-
-class BoundedRetry(Retry):
-    """urllib3's ``Retry`` with ``Retry-After`` capped at :data:`MAX_RETRY_AFTER`."""
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        after = super().get_retry_after(response)
-        return None if after is None else min(after, MAX_RETRY_AFTER)
 
 
 def retry_policy() -> Retry:
@@ -79,12 +51,6 @@ def retry_policy() -> Retry:
         redirect=0,
         raise_on_redirect=False,
     )
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Hex HMAC-SHA256 of ``<timestamp>.<body>`` with ``secret``."""
-    message = timestamp.encode("ascii") + b"." + body
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def headers_for(body: bytes, run_id: str, secret: str | None) -> dict[str, str]:
@@ -122,29 +88,6 @@ def _scrub(text: str, url: str) -> str:
     return redact(text)
 
 
-def describe(error: BaseException, timeout: float) -> str:
-    """What went wrong, in words that cannot contain the URL (urllib3's own messages name
-    the host and the path, so only the types and the OS's reason are used)."""
-    if isinstance(error, MaxRetryError) and error.reason is not None:
-        return f"gave up after {RETRIES} retries: {describe(error.reason, timeout)}"
-    # NewConnectionError subclasses ConnectTimeoutError (urllib3 2): test it first.
-    if isinstance(error, NameResolutionError):
-        return "the host name does not resolve"
-    if isinstance(error, NewConnectionError):
-        cause = error.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else None
-        return f"cannot connect: {reason or 'connection failed'}"
-    if isinstance(error, ConnectTimeoutError):
-        return f"no connection within {timeout:g}s"
-    if isinstance(error, ReadTimeoutError):
-        return f"no response within {timeout:g}s"
-    if isinstance(error, SSLError):
-        return f"TLS failed: {error.__cause__ or 'handshake error'}"
-    if isinstance(error, ProtocolError):
-        return "the connection broke before a response"
-    return f"the request failed ({type(error).__name__})"
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST ``body``; the final status when it is 2xx, else :class:`DeliveryError`."""
     pool = urllib3.PoolManager(
@@ -153,7 +96,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     try:
         response = pool.request("POST", url, body=body, headers=headers, redirect=False)
     except HTTPError as exc:
-        raise DeliveryError(_scrub(describe(exc, timeout), url)) from None
+        raise DeliveryError(_scrub(describe(exc, timeout, RETRIES), url)) from None
     finally:
         pool.clear()
     if 200 <= response.status < 300:

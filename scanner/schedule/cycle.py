@@ -7,8 +7,8 @@ writes ``<output.dir>/<run-id>/``.  The cycle adds what only a job needs:
 1. the slot claim (scheduled cycles only), so two daemons on one store run it once;
 2. ``<output.dir>/latest``, a relative symlink swapped atomically to the newest run whose
    reports are whole (complete or incomplete, never interrupted or failed);
-3. ticket sync, once ticketing exists (it is the next issue; a cycle today has no
-   ``tickets:`` to sync);
+3. ticket sync, when ``tickets:`` has targets (:func:`scanner.tickets.sync` on this run;
+   a failed target is logged by name and makes the cycle's exit status 3);
 4. notifications (a failed delivery is logged and never fails the cycle);
 5. the Prometheus textfile, written last, so its "last success" is true when read.
 
@@ -39,6 +39,8 @@ from scanner.run import RunOptions, new_run_id, run, store_url
 from scanner.schedule import JOB_ID
 from scanner.schedule.firetimes import slot_for
 from scanner.schedule.status import last_complete
+from scanner.tickets import SyncReport
+from scanner.tickets import sync as sync_tickets
 
 log = logging.getLogger("scanner.schedule")
 
@@ -58,6 +60,7 @@ class CycleResult:
     slot: str | None = None
     held_by: slots.Slot | None = None
     deliveries: list[Delivery] = field(default_factory=list)
+    tickets: SyncReport | None = None
     error: str | None = None
 
 
@@ -124,6 +127,8 @@ def run_cycle(
         result.slot = slot.isoformat() if slot else None
         if result.record is not None:  # reports whole (an interrupted scan has no record)
             link_latest(result.record)
+            if config.tickets.targets:
+                _tickets(config, url, result)
             result.deliveries = send_all(result.record, config)
         if metrics is not None:
             _metrics(metrics, url, result, time.monotonic() - started)
@@ -134,6 +139,9 @@ def run_cycle(
                 "exit_code": result.exit_code,
                 "summary": result.record.summary() if result.record else None,
                 "notified": {d.name: d.ok for d in result.deliveries},
+                "tickets": {r.name: r.ok for r in result.tickets.results}
+                if result.tickets
+                else None,
             },
         )
         return result
@@ -160,6 +168,20 @@ def _scan(config: Config, run_id: str, url: str, progress: Progress) -> CycleRes
         log.exception("cycle failed: %s", exc)
         return CycleResult(run_id, int(ExitCode.INCOMPLETE), str(RunStatus.FAILED), error=f"{exc}")
     return CycleResult(run_id, int(record.exit_code), str(record.status), record=record)
+
+
+def _tickets(config: Config, url: str, result: CycleResult) -> None:
+    """Sync the ticket targets to this cycle's run; a failure is logged (by the sync,
+    per target) and turns the exit status into 3, never an exception out of the cycle."""
+    try:
+        with Store.open(url) as store, store.writing(config.store.lock, config.store.lock_timeout):
+            result.tickets = sync_tickets(config, store, run_ref=result.run_id)
+    except (ScannerError, OSError) as exc:
+        log.error("ticket sync not run: %s", exc)
+        result.exit_code = max(result.exit_code, int(ExitCode.INCOMPLETE))
+        return
+    if not result.tickets.ok:
+        result.exit_code = max(result.exit_code, int(ExitCode.INCOMPLETE))
 
 
 def link_latest(record: RunRecord) -> Path | None:

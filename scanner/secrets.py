@@ -1,4 +1,4 @@
-"""Secrets of notification targets: read from an environment variable or a file, never config.
+"""Secrets of notification and ticketing targets: from an environment variable or a file.
 
 Config names where a secret is (``url_env: SLACK_HOOK``, ``password_file: smtp.pass``);
 this module reads it and registers it with :func:`scanner.logs.register_secret` before
@@ -14,10 +14,12 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scanner.config import Config, SmtpTarget, WebhookTarget
+from scanner.config import Config
+from scanner.configbase import SecretSources
 from scanner.logs import register_secret
 
-Target = WebhookTarget | SmtpTarget
+SECTIONS = ("notify", "tickets")
+"""The config sections whose ``targets`` hold secrets, in the order they are checked."""
 
 
 class SecretError(Exception):
@@ -33,12 +35,7 @@ class SecretError(Exception):
         self.key, self.detail, self.status = key, detail, status
 
 
-def secret_names(target: Target) -> tuple[str, ...]:
-    """The secrets a target can have, by the stem of their ``<what>_env``/``_file`` keys."""
-    return ("url", "secret") if isinstance(target, WebhookTarget) else ("password",)
-
-
-def resolve(target: Target, what: str, base_dir: str | Path) -> str | None:
+def resolve(target: SecretSources, what: str, base_dir: str | Path) -> str | None:
     """The value of ``<what>_env`` or ``<what>_file`` (None when neither is configured).
 
     A file's trailing newline is dropped (``echo secret > file`` writes one); a relative
@@ -72,13 +69,16 @@ def resolve(target: Target, what: str, base_dir: str | Path) -> str | None:
 
 @dataclass(frozen=True)
 class SecretCheck:
-    """One ``*_env`` / ``*_file`` reference of a notify target, read as a cycle reads it.
+    """One ``*_env`` / ``*_file`` reference of a target, read as a cycle reads it.
+
+    ``section`` is ``notify`` or ``tickets``; ``index`` the target's place in its list.
 
     ``status`` is ``set`` / ``readable`` when usable (else the :class:`SecretError` status);
     ``problem`` is why a cycle could not use it, and ``key`` is None for a problem of the
     target as a whole (a webhook URL that is not http(s)).
     """
 
+    section: str
     index: int
     target: str
     reference_key: str
@@ -90,27 +90,41 @@ class SecretCheck:
     def message(self) -> str:
         """The problem as one line naming the target (and the key, when it is one key's)."""
         where = f"{self.key}: " if self.key else ""
-        return f"notify target {self.target!r}: {where}{self.problem}"
+        what = "notify" if self.section == "notify" else "ticket"
+        return f"{what} target {self.target!r}: {where}{self.problem}"
+
+
+def targets_of(config: Config, section: str) -> list[SecretSources]:
+    """The targets of ``notify`` or ``tickets``."""
+    return list(getattr(config, section).targets)
 
 
 def secret_checks(config: Config) -> list[SecretCheck]:
-    """Every secret reference of every notify target, each read once (which registers it
-    for masking too), without sending anything."""
+    """Every secret reference of every notify and ticket target, each read once (which
+    registers it for masking too), without sending anything."""
     checks = []
-    for index, target in enumerate(config.notify.targets):
-        for what in secret_names(target):
+    for section in SECTIONS:
+        checks.extend(_target_checks(config, section))
+    return checks
+
+
+def _target_checks(config: Config, section: str) -> list[SecretCheck]:
+    checks = []
+    for index, target in enumerate(targets_of(config, section)):
+        for what in target.SECRETS:
             for suffix, good in (("env", "set"), ("file", "readable")):
                 reference_key = f"{what}_{suffix}"
                 reference = getattr(target, reference_key, None)
                 if not reference:
                     continue
-                found = partial(SecretCheck, index, target.name, reference_key, str(reference))
+                name = str(getattr(target, "name", index))
+                found = partial(SecretCheck, section, index, name, reference_key, str(reference))
                 try:
                     value = resolve(target, what, config.base_dir)
                 except SecretError as exc:
                     checks.append(found(exc.status, exc.detail, exc.key))
                     continue
-                if isinstance(target, WebhookTarget) and what == "url" and not http_url(value):
+                if what == "url" and not http_url(value):
                     problem = f"the webhook URL from {reference} is not an http:// or https:// URL"
                     checks.append(found(good, problem))
                 else:
@@ -119,7 +133,7 @@ def secret_checks(config: Config) -> list[SecretCheck]:
 
 
 def check_secrets(config: Config) -> list[str]:
-    """Every secret of every notify target that cannot be used, one line each
+    """Every secret of every target that cannot be used, one line each
     (``scanner config check`` and the daemon's start-up: a typo in a variable name should
     show up then, not at 2 a.m.)."""
     return [check.message() for check in secret_checks(config) if check.problem]

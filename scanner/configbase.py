@@ -1,0 +1,54 @@
+"""What every part of the config shares: strict models and secrets kept out of the file.
+
+``Strict`` forbids unknown keys (a typo must not be silently ignored) and freezes the
+settings.  ``SecretSources`` is the rule for anything that talks to another system (a
+notification target, a ticketing target): a secret is never written in the config, only
+where to find it, ``<what>_env`` (an environment variable) or ``<what>_file`` (a file).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class Strict(BaseModel):
+    """A frozen settings model whose unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+INLINE_SECRETS = ("password", "secret", "token", "url", "api_key", "user")
+"""Keys that would put a secret into the config itself; ``<key>_env``/``_file`` instead."""
+
+
+class SecretSources(Strict):
+    """A model whose secrets come from ``<what>_env`` or ``<what>_file`` keys.
+
+    ``SECRETS`` names the stems (``("url", "secret")`` for a webhook): the secret checks of
+    ``scanner config check`` and the daemon's start-up read exactly those.
+    """
+
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+    INLINE: ClassVar[tuple[str, ...]] = INLINE_SECRETS
+    """The keys refused as inline secrets (a ticketing base URL is not a secret)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in cls.INLINE:
+                if key in data:
+                    raise ValueError(
+                        f"{key}: secrets are never written in the config; use {key}_env "
+                        f"(an environment variable) or {key}_file (a file) instead"
+                    )
+        return data
+
+    @staticmethod
+    def _one_source(what: str, env: str | None, file: str | None, required: bool) -> None:
+        if env and file:
+            raise ValueError(f"give {what}_env or {what}_file, not both")
+        if required and not (env or file):
+            raise ValueError(f"{what}_env or {what}_file is required")

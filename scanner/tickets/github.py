@@ -1,0 +1,121 @@
+"""GitHub Issues through the REST API (github.com, or GitHub Enterprise Server).
+
+A new issue carries the labels ``privatelink-scanner`` and ``plscan-<key>`` (GitHub creates
+labels that do not exist yet); existing ones are found by listing the repository's issues
+with the ``privatelink-scanner`` label in every state (the list endpoint is read from the
+database, unlike the search API's index, so a just-made issue is in it), following the
+``Link`` header's ``next`` pages.  Closing and reopening set ``state`` (closed as
+``completed``); each change is a comment first, then the state, so a failure in between
+repeats a comment at worst, never loses the state change.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from scanner.ticketconf import GitHubTarget
+from scanner.tickets.ledger import Ticket
+from scanner.tickets.problems import Problem, problem_label
+from scanner.tickets.render import Doc, body, markdown, summary
+from scanner.tickets.target import Target, auth_headers, client_for
+
+MANAGED_LABEL = "privatelink-scanner"
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHub(Target):
+    """A GitHub repository's issues (module docstring)."""
+
+    def __init__(self, config: GitHubTarget, base_dir: str | Path) -> None:
+        self.config = config
+        self.name = config.name
+        self.repo = f"/repos/{config.repository}"
+        headers = {
+            **auth_headers(config, base_dir),
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        self.http = client_for(config, config.url, headers)
+        self._managed: dict[str, Ticket] | None = None
+
+    def close_client(self) -> None:
+        self.http.close()
+
+    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+        return Ticket(
+            key=str(issue["number"]),
+            id=str(issue["number"]),
+            url=issue.get("html_url"),
+            closed=issue.get("state") == "closed",
+        )
+
+    def _all_managed(self) -> dict[str, Ticket]:
+        """Every issue with the scanner's label, by its ``plscan-`` label (read once per
+        sync: one listing serves every key)."""
+        if self._managed is None:
+            found: dict[str, Ticket] = {}
+            url: str | None = f"{self.repo}/issues"
+            params: dict[str, Any] | None = {
+                "labels": MANAGED_LABEL,
+                "state": "all",
+                "per_page": 100,
+            }
+            while url:
+                response = self.http.request("GET", url, params=params)
+                for issue in response.json():
+                    for label in issue.get("labels") or []:
+                        name = label.get("name") if isinstance(label, dict) else label
+                        if isinstance(name, str) and name.startswith("plscan-"):
+                            found[name] = self._ticket(issue)
+                match = _NEXT.search(response.header("link") or "")
+                url, params = (match.group(1), None) if match else (None, None)
+            self._managed = found
+        return self._managed
+
+    def search(self, keys: list[str], known: dict[str, Ticket]) -> dict[str, Ticket]:
+        managed = self._all_managed()
+        return {k: managed[problem_label(k)] for k in keys if problem_label(k) in managed}
+
+    def create(self, problem: Problem, run_id: str) -> Ticket:
+        issue = {
+            "title": summary(problem),
+            "body": markdown(body(problem, run_id, label=problem.label())),
+            "labels": [MANAGED_LABEL, problem.label(), *self.config.labels],
+        }
+        made = self.http.request("POST", f"{self.repo}/issues", body=issue, repeatable=False)
+        self._managed = None
+        return self._ticket(made.json())
+
+    def _comment(self, ticket: Ticket, note: Doc) -> None:
+        self.http.request(
+            "POST", f"{self.repo}/issues/{ticket.key}/comments", body={"body": markdown(note)}
+        )
+
+    def update(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
+        self._comment(ticket, note)
+        self.http.request(
+            "PATCH",
+            f"{self.repo}/issues/{ticket.key}",
+            body={
+                "title": summary(problem),
+                "body": markdown(body(problem, run_id, label=problem.label())),
+            },
+        )
+
+    def close(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
+        self._comment(ticket, note)
+        self.http.request(
+            "PATCH",
+            f"{self.repo}/issues/{ticket.key}",
+            body={"state": "closed", "state_reason": "completed"},
+        )
+
+    def reopen(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
+        self._comment(ticket, note)
+        self.http.request(
+            "PATCH",
+            f"{self.repo}/issues/{ticket.key}",
+            body={"state": "open", "state_reason": "reopened"},
+        )
