@@ -40,8 +40,9 @@ def label(check: Check, status: Status = Status.FAIL) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
+def store(store_url: str) -> Iterator[Store]:
+    """The ledger on SQLite and on PostgreSQL (``store_url`` is parametrized)."""
+    with Store.open(store_url) as opened:
         yield opened
 
 

@@ -275,6 +275,13 @@ class FakeService:
             for fault in self._faults:
                 fault.gate.set()
 
+    def recover(self) -> None:
+        """Drop every programmed fault still pending: the service answers normally again."""
+        with self.lock:
+            for fault in self._faults:
+                fault.gate.set()
+            self._faults.clear()
+
     def close(self) -> None:
         """Stop serving (idempotent): held and delayed responses are let go first."""
         if self._closed:
