@@ -83,7 +83,7 @@ def _tables(section: str) -> dict[str, str]:
     tables = {"": body.split("\nEach entry of ", 1)[0]}
     for block in body.split("\nEach entry of ")[1:]:
         heading = block.split("\n", 1)[0]
-        match = re.match(r"`([^`]+)`(?: with `kind: (\w+)`)?:", heading)
+        match = re.match(r"`([^`]+)`(?: with `kind: ([\w-]+)`)?:", heading)
         assert match, heading
         list_key, kind = match.groups()
         tables[f"{list_key}/{kind}" if kind else list_key] = block
@@ -104,13 +104,18 @@ def test_readme_configuration_reference_is_generated_from_the_model() -> None:
 
 def test_every_key_of_the_model_is_in_its_reference_table() -> None:
     keys = _keys(Config)
-    # The walk reaches nested models, list entries and each kind of notify target.
+    # The walk reaches nested models, list entries and each kind of notify and ticket target.
     for expected in [
         ("", "store.lock"),
         ("", "schedule.cron"),
         ("", "notify.targets"),
         ("notify.targets/webhook", "url_env"),
         ("notify.targets/smtp", "password_file"),
+        ("", "tickets.group_by"),
+        ("tickets.targets/jira", "reopen_transition"),
+        ("tickets.targets/servicenow", "close_code"),
+        ("tickets.targets/github", "repository"),
+        ("tickets.targets/jira-csv", "dir"),
         ("waivers", "expires"),
     ]:
         assert expected in keys
@@ -127,7 +132,7 @@ def test_every_config_field_has_a_description() -> None:
     """A field added without ``Field(description=...)`` fails here: the reference would show
     a key nobody explained."""
     models = _all_models(Config, [])
-    assert {"SmtpTarget", "WebhookTarget", "Waiver", "ScheduleConfig"} <= {
+    assert {"SmtpTarget", "WebhookTarget", "Waiver", "ScheduleConfig", "JiraTarget"} <= {
         m.__name__ for m in models
     }
     assert _undescribed(Config) == []
