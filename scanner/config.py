@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from scanner.configbase import SecretSources, Strict
+from scanner.configbase import SecretSources, SignedWebhook, Strict
 from scanner.errors import InputError
 from scanner.model.finding import Severity
 from scanner.ticketconf import TicketsConfig
@@ -256,39 +256,15 @@ class _Target(SecretSources):
     )
 
 
-class WebhookTarget(_Target):
+class WebhookTarget(_Target, SignedWebhook):
     """A JSON POST per cycle; ``format: slack`` sends a Slack-compatible ``text``/``blocks``."""
 
-    SECRETS = ("url", "secret")
     kind: Literal["webhook"] = Field(description="An HTTP POST per cycle")
     format: Literal["json", "slack"] = Field(
         default="json",
         description="The body: the scanner's JSON summary, or Slack's `text`/`blocks`",
     )
-    url_env: str | None = Field(
-        default=None,
-        description="Environment variable holding the URL (a secret: Slack's carries its "
-        "token); this or `url_file` is required",
-    )
-    url_file: str | None = Field(
-        default=None,
-        description="File holding the URL (relative paths: to the config file's directory)",
-    )
-    secret_env: str | None = Field(
-        default=None,
-        description="Environment variable holding an HMAC-SHA256 signing key: each POST "
-        "then carries `X-Scanner-Timestamp` and `X-Scanner-Signature` headers",
-    )
-    secret_file: str | None = Field(
-        default=None, description="File holding the signing key (instead of `secret_env`)"
-    )
     timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the POST")
-
-    @model_validator(mode="after")
-    def _sources(self) -> WebhookTarget:
-        self._one_source("url", self.url_env, self.url_file, required=True)
-        self._one_source("secret", self.secret_env, self.secret_file, required=False)
-        return self
 
 
 class SmtpTarget(_Target):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -52,3 +52,33 @@ class SecretSources(Strict):
             raise ValueError(f"give {what}_env or {what}_file, not both")
         if required and not (env or file):
             raise ValueError(f"{what}_env or {what}_file is required")
+
+
+class SignedWebhook(SecretSources):
+    """A webhook: its URL is a secret (a Slack hook URL carries its token in the path) and
+    an optional HMAC-SHA256 key signs each POST.  Notification and ticket webhooks share it."""
+
+    SECRETS = ("url", "secret")
+    url_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the URL (a secret: Slack's carries its "
+        "token); this or `url_file` is required",
+    )
+    url_file: str | None = Field(
+        default=None,
+        description="File holding the URL (relative paths: to the config file's directory)",
+    )
+    secret_env: str | None = Field(
+        default=None,
+        description="Environment variable holding an HMAC-SHA256 signing key: each POST "
+        "then carries `X-Scanner-Timestamp` and `X-Scanner-Signature` headers",
+    )
+    secret_file: str | None = Field(
+        default=None, description="File holding the signing key (instead of `secret_env`)"
+    )
+
+    @model_validator(mode="after")
+    def _webhook_sources(self) -> SignedWebhook:
+        self._one_source("url", self.url_env, self.url_file, required=True)
+        self._one_source("secret", self.secret_env, self.secret_file, required=False)
+        return self

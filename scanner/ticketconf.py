@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from scanner.configbase import INLINE_SECRETS, SecretSources, Strict
+from scanner.configbase import INLINE_SECRETS, SecretSources, SignedWebhook, Strict
 from scanner.model.finding import Severity
 
 GroupBy = Literal["finding", "rule-account"]
@@ -192,27 +192,10 @@ class GitHubTarget(_Http):
         return self
 
 
-class TicketWebhookTarget(_TicketTarget):
+class TicketWebhookTarget(_TicketTarget, SignedWebhook):
     """A signed JSON POST per lifecycle event (opened, updated, resolved, reopened)."""
 
-    SECRETS = ("url", "secret")
     kind: Literal["webhook"] = Field(description="A JSON POST per ticket lifecycle event")
-    url_env: str | None = Field(
-        default=None, description="Environment variable holding the URL (or `url_file`)"
-    )
-    url_file: str | None = Field(default=None, description="File holding the URL")
-    secret_env: str | None = Field(
-        default=None,
-        description="Environment variable holding the HMAC-SHA256 key: each POST then carries "
-        "`X-Scanner-Timestamp` and `X-Scanner-Signature`",
-    )
-    secret_file: str | None = Field(default=None, description="File holding the signing key")
-
-    @model_validator(mode="after")
-    def _sources(self) -> TicketWebhookTarget:
-        self._one_source("url", self.url_env, self.url_file, required=True)
-        self._one_source("secret", self.secret_env, self.secret_file, required=False)
-        return self
 
 
 class JiraCsvTarget(_TicketTarget):

@@ -51,6 +51,14 @@ def run_sync(config: Config, store: Store) -> SyncReport:
         return sync(config, store)
 
 
+def night(store: Store, day: int, *statuses: Status) -> None:
+    """Night ``day``: N1, N2, N3 and ELSEWHERE with these statuses."""
+    checks = (N1, N2, N3, ELSEWHERE)
+    write_run(
+        store, f"n{day}", day, [c.finding(st) for c, st in zip(checks, statuses, strict=True)]
+    )
+
+
 def config(remote: GitHubRemote, tmp_path: Path, **tickets: object) -> Config:
     return Config(**config_dict([remote.target("gh")], **tickets), base_dir=str(tmp_path))
 
@@ -63,17 +71,7 @@ def test_rule_account_groups_list_resources_and_close_when_all_pass(
         problem_label(group_key(RULE, N1.account_id)),
         problem_label(group_key(RULE, OTHER_ACCOUNT)),
     )
-    write_run(
-        store,
-        "n1",
-        1,
-        [
-            N1.finding(Status.FAIL),
-            N2.finding(Status.FAIL),
-            N3.finding(Status.PASS),
-            ELSEWHERE.finding(Status.FAIL),
-        ],
-    )
+    night(store, 1, Status.FAIL, Status.FAIL, Status.PASS, Status.FAIL)
     assert run_sync(cfg, store).ok
     assert (github.tickets(here), github.tickets(there)) == (["open"], ["open"])
     [issue] = github.fake.by_label(REPO, here)
@@ -81,17 +79,7 @@ def test_rule_account_groups_list_resources_and_close_when_all_pass(
     assert "nb-1" in issue["body"] and "nb-2" in issue["body"] and "nb-3" not in issue["body"]
 
     # nb-3 starts failing, nb-1 is fixed: a comment on the same issue, no new issue.
-    write_run(
-        store,
-        "n2",
-        2,
-        [
-            N1.finding(Status.PASS),
-            N2.finding(Status.FAIL),
-            N3.finding(Status.FAIL),
-            ELSEWHERE.finding(Status.FAIL),
-        ],
-    )
+    night(store, 2, Status.PASS, Status.FAIL, Status.FAIL, Status.FAIL)
     report = run_sync(cfg, store)
     assert report.ok and report.results[0].counts.get("updated") == 1
     assert len(github.fake.by_label(REPO, here)) == 1
@@ -100,32 +88,12 @@ def test_rule_account_groups_list_resources_and_close_when_all_pass(
     assert "No longer failing:" in comment and "nb-1" in comment
 
     # nb-2 passes but nb-3's data could not be collected: unknown, the issue stays open.
-    write_run(
-        store,
-        "n3",
-        3,
-        [
-            N1.finding(Status.PASS),
-            N2.finding(Status.PASS),
-            N3.finding(Status.ERROR),
-            ELSEWHERE.finding(Status.FAIL),
-        ],
-    )
+    night(store, 3, Status.PASS, Status.PASS, Status.ERROR, Status.FAIL)
     assert run_sync(cfg, store).ok
     assert github.tickets(here) == ["open"]
 
     # Every resource passes: closed.  The other account's ticket is untouched.
-    write_run(
-        store,
-        "n4",
-        4,
-        [
-            N1.finding(Status.PASS),
-            N2.finding(Status.PASS),
-            N3.finding(Status.PASS),
-            ELSEWHERE.finding(Status.FAIL),
-        ],
-    )
+    night(store, 4, Status.PASS, Status.PASS, Status.PASS, Status.FAIL)
     assert run_sync(cfg, store).ok
     assert (github.tickets(here), github.tickets(there)) == (["closed"], ["open"])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli.common import config_option, logging_options, setup, store_option
+from scanner.cli.common import config_option, format_option, logging_options, setup, store_option
 from scanner.cli.history import open_store
 from scanner.errors import ExitCode
 
@@ -69,14 +69,7 @@ def tickets() -> None:
     help="List each create, update, close and reopen it would make (ticket, rule, "
     "resource) from the run and the ledger alone: nothing is sent, nothing is written.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@format_option(["text", "json"], "text")
 @logging_options
 def sync_cmd(
     config_path: Path | None,
@@ -143,9 +136,7 @@ def _print(report: object) -> None:
     default=None,
     help="Only tickets in this state (creating: a create whose outcome is not known yet).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option(["table", "json"], "table")
 def list_cmd(
     config_path: Path | None, store: str | None, target: str | None, state: str | None, fmt: str
 ) -> None:

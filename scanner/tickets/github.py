@@ -104,18 +104,16 @@ class GitHub(Target):
             },
         )
 
-    def close(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
+    def _set_state(self, ticket: Ticket, note: Doc, state: str, reason: str) -> None:
         self._comment(ticket, note)
         self.http.request(
             "PATCH",
             f"{self.repo}/issues/{ticket.key}",
-            body={"state": "closed", "state_reason": "completed"},
+            body={"state": state, "state_reason": reason},
         )
 
+    def close(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
+        self._set_state(ticket, note, "closed", "completed")
+
     def reopen(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
-        self._comment(ticket, note)
-        self.http.request(
-            "PATCH",
-            f"{self.repo}/issues/{ticket.key}",
-            body={"state": "open", "state_reason": "reopened"},
-        )
+        self._set_state(ticket, note, "open", "reopened")

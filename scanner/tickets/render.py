@@ -11,6 +11,7 @@ Markdown and wiki markup they are set as code, where markup does not apply.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -123,69 +124,71 @@ def change_note(problem: Problem, run_id: str, event: str, before: list[str] | N
 # -- renderers ----------------------------------------------------------------------
 
 
-def plain(doc: Doc) -> str:
-    out = []
-    for b in doc.blocks:
-        if b.kind == "heading":
-            out.append(b.lines[0].upper())
-        elif b.kind == "bullets":
-            out.append("\n".join(f"- {line}" for line in b.lines))
-        else:
-            out.append("\n".join(b.lines))
-    return "\n\n".join(out)
+@dataclass(frozen=True)
+class Markup:
+    """A text syntax: how it writes a heading, a bullet and a code block, and how it keeps
+    text from being read as markup."""
+
+    heading: Callable[[str], str]
+    bullet: str
+    code: Callable[[str], str]
+    escape: Callable[[str], str]
+
+    def render(self, doc: Doc) -> str:
+        out = []
+        for b in doc.blocks:
+            if b.kind == "heading":
+                out.append(self.heading(self.escape(b.lines[0])))
+            elif b.kind == "bullets":
+                out.append("\n".join(f"{self.bullet} {self.escape(x)}" for x in b.lines))
+            elif b.kind == "code":
+                out.append(self.code("\n".join(b.lines)))
+            else:
+                out.append(self.escape(" ".join(b.lines)))
+        return "\n\n".join(out)
 
 
-def _fence(lines: tuple[str, ...]) -> str:
-    text = "\n".join(lines)
+def _fence(text: str) -> str:
     ticks = "```"
     while ticks in text:
         ticks += "`"
     return f"{ticks}text\n{text}\n{ticks}"
 
 
+def _escaper(special: str) -> Callable[[str], str]:
+    pattern = re.compile(f"([{special}])")
+    return lambda text: pattern.sub(r"\\\1", text)
+
+
+PLAIN = Markup(str.upper, "-", lambda text: text, lambda text: text)
+MARKDOWN = Markup(
+    lambda text: f"### {text}",
+    "-",
+    _fence,
+    # Escaped, so an AWS tag cannot turn into a link, an image or a mention.
+    _escaper(r"\\`*_{}\[\]()#+\-.!<>|~@"),
+)
+WIKI = Markup(
+    lambda text: f"h3. {text}",
+    "*",
+    lambda text: f"{{noformat}}\n{text.replace('{noformat}', '{ noformat}')}\n{{noformat}}",
+    _escaper(r"\\*_{}\[\]|!#^+?~-"),
+)
+
+
+def plain(doc: Doc) -> str:
+    """Plain text (ServiceNow, the CSV file)."""
+    return PLAIN.render(doc)
+
+
 def markdown(doc: Doc) -> str:
-    out = []
-    for b in doc.blocks:
-        if b.kind == "heading":
-            out.append(f"### {_md_text(b.lines[0])}")
-        elif b.kind == "bullets":
-            out.append("\n".join(f"- {_md_text(line)}" for line in b.lines))
-        elif b.kind == "code":
-            out.append(_fence(b.lines))
-        else:
-            out.append(_md_text(" ".join(b.lines)))
-    return "\n\n".join(out)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~@])")
-
-
-def _md_text(text: str) -> str:
-    """Markdown-escaped text (so an AWS tag cannot turn into a link or a mention)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-_WIKI_SPECIAL = re.compile(r"([\\*_{}\[\]|!#^+?~-])")
-
-
-def _wiki_text(text: str) -> str:
-    return _WIKI_SPECIAL.sub(r"\\\1", text)
+    """GitHub-flavoured Markdown."""
+    return MARKDOWN.render(doc)
 
 
 def wiki(doc: Doc) -> str:
     """Jira wiki markup (Server / Data Center, REST v2)."""
-    out = []
-    for b in doc.blocks:
-        if b.kind == "heading":
-            out.append(f"h3. {_wiki_text(b.lines[0])}")
-        elif b.kind == "bullets":
-            out.append("\n".join(f"* {_wiki_text(line)}" for line in b.lines))
-        elif b.kind == "code":
-            text = "\n".join(b.lines).replace("{noformat}", "{ noformat}")
-            out.append(f"{{noformat}}\n{text}\n{{noformat}}")
-        else:
-            out.append(_wiki_text(" ".join(b.lines)))
-    return "\n\n".join(out)
+    return WIKI.render(doc)
 
 
 def _adf_text(text: str) -> dict[str, Any]:

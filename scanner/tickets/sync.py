@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -249,39 +250,28 @@ def _sync_target(
     ledger = Ledger(store, target.name)
     rows = ledger.rows()
     all_problems = _judge_rows(judged, rows, coverage)
-    grouping = config.tickets.group_by
+    planner = partial(plan, all_problems, rows, grouping=config.tickets.group_by)
     if dry_run:
-        the_plan = plan(
-            all_problems,
-            rows,
-            grouping=grouping,
-            remote=None,
-            now=datetime.now(UTC),
-            settle_seconds=0.0,
-        )
-        _report_plan(the_plan, result, planned=True)
+        _report_plan(planner(remote=None, now=datetime.now(UTC), settle_seconds=0.0), result, True)
         return
     client = open_target(target, config, run.id)
     try:
         remote: dict[str, Ticket] = {}
         if client.can_search:
             keys = _search_keys(all_problems, rows)
-            known = {k: rows[k].ticket for k in keys if rows[k].ticket is not None}
+            known = {k: t for k in keys if (t := rows[k].ticket) is not None}
             try:
-                remote = client.search(keys, {k: t for k, t in known.items() if t})
+                remote = client.search(keys, known)
             except HttpError as exc:
                 result.fail(f"search failed: {exc}")
                 return
-        the_plan = plan(
-            all_problems,
-            rows,
-            grouping=grouping,
+        the_plan = planner(
             remote=remote,
             now=datetime.now(UTC),
             settle_seconds=client.settle_seconds,
             can_search=client.can_search,
         )
-        _report_plan(the_plan, result, planned=False)
+        _report_plan(the_plan, result, False)
         try:
             for action in the_plan.actions:
                 _apply(client, ledger, action, run.id, result)
@@ -292,7 +282,7 @@ def _sync_target(
         client.close_client()
 
 
-def _report_plan(the_plan: Plan, result: TargetResult, *, planned: bool) -> None:
+def _report_plan(the_plan: Plan, result: TargetResult, planned: bool) -> None:
     """The plan into the result: its actions, and (dry-run) how many of each."""
     result.actions = [a.to_dict() for a in the_plan.actions]
     result.counts["unchanged"] = len(the_plan.unchanged)
