@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from scanner.history.drift import Coverage
@@ -60,7 +60,7 @@ class Member:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
     """What one ticket is about (module docstring)."""
 
@@ -266,7 +266,6 @@ def judge_group_members(problem: Problem, row: Remembered, coverage: Coverage) -
         if not coverage.looked_at(
             row.rule_id, row.account_id, m["region"], m["resource_type"], m["resource_id"]
         ):
-            problem.state = "unknown"
-            problem.reason = f"{m['resource_id']} not looked at"
-            break
+            # A copy: the run's problems are shared by every target, whose ledgers differ.
+            return replace(problem, state="unknown", reason=f"{m['resource_id']} not looked at")
     return problem
