@@ -23,7 +23,9 @@ Gauges (prefix ``privatelink_scanner_``):
   accepts a path, it does not close it); ``public_access_paths_by_rule{rule}``: the same
   per verdict rule;
 - ``collectors_failed``: failed collector outcomes;
-- ``findings_waived``: findings under an unexpired waiver.
+- ``findings_waived``: findings under an unexpired waiver;
+- ``ticket_sync_ok{target}``: 1 when the cycle synced that ticket target, 0 when it failed
+  (written only when ``tickets:`` has targets and the cycle reached the sync).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def registry_for(
     duration_seconds: float,
     last_success: datetime | None,
     exit_code: int,
+    tickets: dict[str, bool] | None = None,
 ) -> CollectorRegistry:
     """The metrics of one cycle (module docstring), in a registry of their own."""
     registry = CollectorRegistry(auto_describe=True)
@@ -115,6 +118,15 @@ def registry_for(
         "Findings under an unexpired waiver in the last run.",
         summary["waived"],
     )
+    if tickets:
+        synced = Gauge(
+            PREFIX + "ticket_sync_ok",
+            "1 when the last cycle synced the ticket target, 0 when it failed.",
+            ["target"],
+            registry=registry,
+        )
+        for name, ok in tickets.items():
+            synced.labels(name).set(int(ok))
     return registry
 
 
@@ -125,11 +137,16 @@ def write_metrics(
     duration_seconds: float,
     last_success: datetime | None,
     exit_code: int,
+    tickets: dict[str, bool] | None = None,
 ) -> None:
     """Replace ``path`` with this cycle's metrics, atomically.  ``record`` is None when the
     cycle failed before a record existed; ``last_success`` comes from the store."""
     registry = registry_for(
-        record, duration_seconds=duration_seconds, last_success=last_success, exit_code=exit_code
+        record,
+        duration_seconds=duration_seconds,
+        last_success=last_success,
+        exit_code=exit_code,
+        tickets=tickets,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)

@@ -59,6 +59,7 @@ def write(
     duration_seconds: float = 12.5,
     last_success: datetime | None = SUCCESS,
     exit_code: int | None = None,
+    tickets: dict[str, bool] | None = None,
 ) -> None:
     """``write_metrics`` with defaults for what a test does not vary (the exit code is the
     record's own, or 3 without a record)."""
@@ -70,6 +71,7 @@ def write(
         duration_seconds=duration_seconds,
         last_success=last_success,
         exit_code=exit_code,
+        tickets=tickets,
     )
 
 
@@ -219,3 +221,12 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
         write(target, None)
     assert [p.name for p in tmp_path.iterdir()] == ["scanner.prom"]
     assert list(target.iterdir()) == []
+
+
+def test_ticket_sync_per_target_only_when_tickets_are_configured(tmp_path: Path) -> None:
+    synced, plain = tmp_path / "synced.prom", tmp_path / "plain.prom"
+    write(synced, mixed(tmp_path / "a"), tickets={"sec-jira": True, "snow": False})
+    write(plain, mixed(tmp_path / "b"))
+    assert value(synced, "ticket_sync_ok", target="sec-jira") == 1
+    assert value(synced, "ticket_sync_ok", target="snow") == 0
+    assert P + "ticket_sync_ok" not in names(plain)

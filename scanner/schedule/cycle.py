@@ -209,6 +209,7 @@ def _metrics(path: Path, url: str, result: CycleResult, duration: float) -> None
             duration_seconds=duration,
             last_success=success,
             exit_code=result.exit_code,
+            tickets={r.name: r.ok for r in result.tickets.results} if result.tickets else None,
         )
     except (OSError, ScannerError) as exc:
         log.error("metrics file %s not written: %s", path, exc)
