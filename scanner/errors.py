@@ -28,6 +28,11 @@ class ScannerError(Exception):
     exit_code: ExitCode = ExitCode.USAGE
 
 
+class RequestError(ScannerError):
+    """A command asked for something that cannot be done as asked (an unknown name, a run
+    older than one already used): the message says why, with no file to point at."""
+
+
 class InputError(ScannerError):
     """Bad user input: names the file, line (and column when known) and the problem."""
 

@@ -160,6 +160,8 @@ def test_create_timed_out_after_the_server_made_it_is_adopted(
     assert not first.ok
     assert "no response within 0.5s" in first.results[0].errors[0]
     assert first.results[0].counts.get("uncertain") == 1
+    # The timed-out create failed; the service is down for this sync, so the rest waits.
+    assert [a["outcome"] for a in first.results[0].actions] == ["failed", "not reached"]
     time.sleep(1.2)  # the held response is sent; the ticket exists
     second = run_sync(config, store)
     assert second.ok, second.to_dict()
@@ -235,6 +237,7 @@ def test_a_create_the_service_refuses_is_not_left_reserved(
     assert len(report.results[0].errors) == 2
     assert "HTTP 400" in report.results[0].errors[0] and "components" in report.results[0].errors[0]
     assert all_rows(store) == [] and fake.issues == {}
+    assert [a["outcome"] for a in report.results[0].actions] == ["failed", "failed"]
 
 
 # -- people and workflows --------------------------------------------------------------

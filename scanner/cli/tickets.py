@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scanner.cli.common import config_option, format_option, logging_options, setup, store_option
 from scanner.cli.history import open_store
 from scanner.errors import ExitCode
+
+if TYPE_CHECKING:
+    from scanner.tickets.sync import SyncReport
 
 SYNC_EPILOG = """\b
 Exit status:
@@ -104,10 +108,7 @@ def sync_cmd(
         sys.exit(int(ExitCode.INCOMPLETE))
 
 
-def _print(report: object) -> None:
-    from scanner.tickets.sync import SyncReport
-
-    assert isinstance(report, SyncReport)
+def _print(report: SyncReport) -> None:
     verb = "would sync" if report.dry_run else "synced"
     click.echo(f"run {report.run_id}: {verb} {len(report.results)} target(s)")
     for result in report.results:
@@ -115,12 +116,13 @@ def _print(report: object) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v) or "nothing"
         click.echo(f"\n{result.name} ({result.kind}): {state}; {counts}")
         for action in result.actions:
-            if action["action"] in ("wait",) and not report.dry_run:
+            if action["action"] == "wait" and not report.dry_run:
                 continue
             where = action["resource_id"] or f"account {action['account_id']}"
+            outcome = "" if report.dry_run else f" [{action['outcome']}]"
             click.echo(
                 f"  {action['action']:<16} {action['ticket'] or '-':<14} "
-                f"{action['rule_id']}  {where}  ({action['reason']})"
+                f"{action['rule_id']}  {where}  ({action['reason']}){outcome}"
             )
         for error in result.errors:
             click.echo(f"  error: {error}", err=True)

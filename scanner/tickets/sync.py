@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.config import Config
-from scanner.errors import InputError
+from scanner.errors import RequestError
 from scanner.history.database import StoreError
 from scanner.history.drift import Coverage
 from scanner.history.store import RunRow, Store
@@ -137,7 +137,7 @@ def selected(config: Config, names: tuple[str, ...]) -> list[AnyTarget]:
     unknown = [n for n in names if n not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none configured"
-        raise InputError(f"--target {unknown[0]!r}: no such ticket target (targets: {listed})")
+        raise RequestError(f"--target {unknown[0]!r}: no such ticket target (targets: {listed})")
     return [t for t in targets if t.name in names]
 
 
@@ -170,7 +170,7 @@ def sync(
         for target in targets:
             last = last_synced(store, target.name)
             if last is not None and last[1] > seq:
-                raise InputError(
+                raise RequestError(
                     f"run {row.id} is older than run {last[0]}, which target "
                     f"{target.name!r} was synced to: syncing it would reopen what was "
                     "fixed since (use --dry-run to see it)"
@@ -192,7 +192,7 @@ def sync(
             level,
             "ticket target %s: %s%s",
             target.name,
-            "synced" if result.ok else "FAILED",
+            ("planned" if dry_run else "synced") if result.ok else "FAILED",
             f" ({'; '.join(result.errors)})" if result.errors else "",
             extra={"target": target.name, "counts": result.counts, "dry_run": dry_run},
         )
@@ -272,9 +272,13 @@ def _sync_target(
             can_search=client.can_search,
         )
         _report_plan(the_plan, result, False)
+        for shown in result.actions:
+            shown["outcome"] = "not reached"
         try:
-            for action in the_plan.actions:
-                _apply(client, ledger, action, run.id, result)
+            for action, shown in zip(the_plan.actions, result.actions, strict=True):
+                shown["outcome"] = "failed"
+                if _apply(client, ledger, action, run.id, result):
+                    shown["outcome"] = "done"
         except TargetDown as exc:
             result.fail(str(exc))
         ledger.seen(the_plan.unchanged, run.id)
@@ -284,7 +288,9 @@ def _sync_target(
 
 def _report_plan(the_plan: Plan, result: TargetResult, planned: bool) -> None:
     """The plan into the result: its actions, and (dry-run) how many of each."""
-    result.actions = [a.to_dict() for a in the_plan.actions]
+    result.actions = [
+        a.to_dict() | ({"outcome": "planned"} if planned else {}) for a in the_plan.actions
+    ]
     result.counts["unchanged"] = len(the_plan.unchanged)
     if the_plan.other_grouping:
         result.counts["other_grouping"] = the_plan.other_grouping
@@ -300,8 +306,9 @@ def _report_plan(the_plan: Plan, result: TargetResult, planned: bool) -> None:
 
 def _apply(
     client: Target, ledger: Ledger, action: Action, run_id: str, result: TargetResult
-) -> None:
-    """Carry out one action, with the ledger write(s) that bracket it."""
+) -> bool:
+    """Carry out one action, with the ledger write(s) that bracket it; False when it
+    failed (recorded in ``result``) or another sync had already reserved the problem."""
     p, key = action.problem, action.key
     what = f"{action.verb} {p.rule_id} on {p.resource_id or p.account_id}"
     try:
@@ -309,7 +316,7 @@ def _apply(
             if action.row is None:
                 if not ledger.reserve(p, run_id):
                     log.info("ticket target %s: %s is already reserved", client.name, key)
-                    return
+                    return False
             else:
                 ledger.retry_reservation(key)
             ticket = client.create(p, run_id)
@@ -323,11 +330,13 @@ def _apply(
         elif action.verb in ("update", "close", "reopen"):
             _change(client, ledger, action, run_id)
         result.count(_past(action.verb))
+        return True
     except HttpError as exc:
         _http_failure(client, ledger, action, exc, what, result)
     except TargetError as exc:
         ledger.failed(key, str(exc))
         result.fail(f"{what}: {exc}")
+    return False
 
 
 def _change(client: Target, ledger: Ledger, action: Action, run_id: str) -> None:
