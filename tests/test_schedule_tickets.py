@@ -9,11 +9,9 @@ same config must not touch a ticket, and a target that is down makes the cycle e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from scanner.demo.server import MotoServer
@@ -27,15 +25,6 @@ from tests.ticketfakes import FakeJira
 from tests.ticketkit import JiraRemote
 
 ISSUES = r"/rest/api/3/issue"
-
-
-@pytest.fixture
-def jira(jira_server: Callable[..., FakeJira], monkeypatch: pytest.MonkeyPatch) -> JiraRemote:
-    """A fake Jira Cloud (v3), its credentials in the environment."""
-    remote = JiraRemote(jira_server(api_version=3), 3)
-    for key, value in remote.env.items():
-        monkeypatch.setenv(key, value)
-    return remote
 
 
 def nightly_config(tmp_path: Path, jira: JiraRemote) -> Path:

@@ -27,7 +27,7 @@ from scanner.tickets import SyncReport, sync
 from scanner.tickets.ledger import all_rows
 from scanner.tickets.problems import problem_label
 from tests.historykit import cli, show, sql
-from tests.ticketfakes import FakeGitHub, FakeJira
+from tests.ticketfakes import FakeJira
 from tests.ticketkit import GitHubRemote, JiraRemote
 from tests.ticketruns import Check, config_dict, write_run
 
@@ -72,6 +72,15 @@ def sync_in_process(config: Path, store: str, **kw: Any) -> SyncReport:
         report = sync(load_config(config), st, **kw)
     assert report.ok, report.to_dict()
     return report
+
+
+def a_fixed_on_night_2(config: Path, store: str) -> None:
+    """Night 1: A and B fail (synced); night 2: A passes (synced: A's ticket closes)."""
+    seed(store, ("n1", [A.finding(Status.FAIL), B.finding(Status.FAIL)]))
+    sync_in_process(config, store)
+    with Store.open(store) as st:
+        write_run(st, "n2", 2, [A.finding(Status.PASS), B.finding(Status.FAIL)])
+    sync_in_process(config, store)
 
 
 def line_of(path: Path, text: str) -> int:
@@ -119,26 +128,6 @@ def jira_keys(fake: FakeJira, check: Check) -> list[str]:
 
 def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in proc.stderr, show(proc)
-
-
-@pytest.fixture
-def jira(jira_server: Callable[..., FakeJira], monkeypatch: pytest.MonkeyPatch) -> JiraRemote:
-    """A fake Jira Cloud (v3), its credentials in the environment."""
-    remote = JiraRemote(jira_server(api_version=3), 3)
-    for key, value in remote.env.items():
-        monkeypatch.setenv(key, value)
-    return remote
-
-
-@pytest.fixture
-def github(
-    github_server: Callable[..., FakeGitHub], monkeypatch: pytest.MonkeyPatch
-) -> GitHubRemote:
-    """A fake GitHub, its token in the environment."""
-    remote = GitHubRemote(github_server())
-    for key, value in remote.env.items():
-        monkeypatch.setenv(key, value)
-    return remote
 
 
 # -- 1. --dry-run -------------------------------------------------------------------------
@@ -333,11 +322,7 @@ def test_sync_of_an_older_run_than_last_synced_is_refused_but_dry_run_is_allowed
     jira: JiraRemote, store: str, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, [jira.target("sec-jira")])
-    seed(store, ("n1", [A.finding(Status.FAIL), B.finding(Status.FAIL)]))
-    sync_in_process(config, store)
-    with Store.open(store) as st:
-        write_run(st, "n2", 2, [A.finding(Status.PASS), B.finding(Status.FAIL)])
-    sync_in_process(config, store)  # A's ticket is closed
+    a_fixed_on_night_2(config, store)
     [a_key] = jira_keys(jira.fake, A)
     assert jira.fake.status_of(a_key) == "Done"
     requests, tables = len(jira.fake.requests), ledger_tables(store)
@@ -404,11 +389,7 @@ def test_list_state_open_shows_the_open_rows_with_their_ticket_keys(
     jira: JiraRemote, store: str, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, [jira.target("sec-jira")])
-    seed(store, ("n1", [A.finding(Status.FAIL), B.finding(Status.FAIL)]))
-    sync_in_process(config, store)
-    with Store.open(store) as st:
-        write_run(st, "n2", 2, [A.finding(Status.PASS), B.finding(Status.FAIL)])
-    sync_in_process(config, store)
+    a_fixed_on_night_2(config, store)
     states = {r["resource_id"]: r["state"] for r in ledger_rows(store)}
     assert states == {"nb-a": "closed", "nb-b": "open"}  # so the filter has one to drop
 

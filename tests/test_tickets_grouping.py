@@ -8,7 +8,7 @@ never keep a ticket from closing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,6 @@ from scanner.model.finding import Severity, Status
 from scanner.tickets import SyncReport, sync
 from scanner.tickets.ledger import all_rows
 from scanner.tickets.problems import group_key, problem_label
-from tests.ticketfakes import FakeGitHub
 from tests.ticketkit import GitHubRemote
 from tests.ticketruns import NOTEBOOK, Check, config_dict, write_run
 
@@ -34,16 +33,6 @@ REPO = GitHubRemote.repo
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.open(f"sqlite:///{tmp_path / 'history.db'}") as opened:
         yield opened
-
-
-@pytest.fixture
-def github(
-    github_server: Callable[..., FakeGitHub], monkeypatch: pytest.MonkeyPatch
-) -> GitHubRemote:
-    remote = GitHubRemote(github_server())
-    for key, value in remote.env.items():
-        monkeypatch.setenv(key, value)
-    return remote
 
 
 def run_sync(config: Config, store: Store) -> SyncReport:

@@ -24,6 +24,7 @@ from tests.notifykit import Receiver
 from tests.ticketfakes import FakeGitHub, FakeJira, FakeService, FakeServiceNow
 
 S = TypeVar("S", bound=FakeService)
+R = TypeVar("R", bound="Remote")
 
 
 def _factory(make: Callable[..., S]) -> Iterator[Callable[..., S]]:
@@ -257,6 +258,24 @@ def remote(
         made = WebhookRemote(receiver(200))
     else:
         made = CsvRemote(tmp_path / "jira-csv")
-    for key, value in made.env.items():
+    return _with_env(made, monkeypatch)
+
+
+def _with_env(remote: R, monkeypatch: pytest.MonkeyPatch) -> R:
+    for key, value in remote.env.items():
         monkeypatch.setenv(key, value)
-    return made
+    return remote
+
+
+@pytest.fixture
+def jira(jira_server: Callable[..., FakeJira], monkeypatch: pytest.MonkeyPatch) -> JiraRemote:
+    """A fake Jira Cloud (v3), its credentials in the environment."""
+    return _with_env(JiraRemote(jira_server(api_version=3), 3), monkeypatch)
+
+
+@pytest.fixture
+def github(
+    github_server: Callable[..., FakeGitHub], monkeypatch: pytest.MonkeyPatch
+) -> GitHubRemote:
+    """A fake GitHub, its token in the environment."""
+    return _with_env(GitHubRemote(github_server()), monkeypatch)
