@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from scanner.configbase import SecretSources, SignedWebhook, Strict
+from scanner.configbase import SecretSources, SignedWebhook, Strict, unique_names
 from scanner.errors import InputError
 from scanner.model.finding import Severity
 from scanner.ticketconf import TicketsConfig
@@ -320,12 +320,7 @@ class NotifyConfig(Strict):
     @field_validator("targets")
     @classmethod
     def _unique_names(cls, value: list[WebhookTarget | SmtpTarget]) -> list[Any]:
-        seen: set[str] = set()
-        for target in value:
-            if target.name in seen:
-                raise ValueError(f"two targets are named {target.name!r}")
-            seen.add(target.name)
-        return value
+        return unique_names(value)
 
 
 class Config(Strict):

@@ -13,6 +13,17 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+def unique_names(targets: list[Any]) -> list[Any]:
+    """A list of targets whose ``name``s are unique (logs, ledgers and ``--target`` name
+    them), for a ``field_validator``."""
+    seen: set[str] = set()
+    for target in targets:
+        if target.name in seen:
+            raise ValueError(f"two targets are named {target.name!r}")
+        seen.add(target.name)
+    return targets
+
+
 class Strict(BaseModel):
     """A frozen settings model whose unknown keys are errors."""
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from scanner.configbase import INLINE_SECRETS, SecretSources, SignedWebhook, Strict
+from scanner.configbase import INLINE_SECRETS, SecretSources, SignedWebhook, Strict, unique_names
 from scanner.model.finding import Severity
 
 GroupBy = Literal["finding", "rule-account"]
@@ -256,12 +256,7 @@ class TicketsConfig(Strict):
     @field_validator("targets")
     @classmethod
     def _unique_names(cls, value: list[Any]) -> list[Any]:
-        seen: set[str] = set()
-        for target in value:
-            if target.name in seen:
-                raise ValueError(f"two targets are named {target.name!r}")
-            seen.add(target.name)
-        return value
+        return unique_names(value)
 
     @field_validator("accounts")
     @classmethod

@@ -164,3 +164,44 @@ def test_value_yaml_cannot_construct_names_its_line(tmp_path: Path, text: str, l
     with pytest.raises(InputError) as err:
         load_config(write(tmp_path, text))
     assert err.value.line == line and "invalid YAML" in err.value.problem
+
+
+JIRA = "    - {name: sec, kind: jira, url: https://x.atlassian.net, project: SEC, token_env: T"
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        (JIRA + "}\n" + JIRA + "}\n", "two targets are named 'sec'"),
+        (JIRA + ", token: abc}\n", "token: secrets are never written in the config"),
+        (JIRA + ", user: me}\n", "user: secrets are never written in the config"),
+        (JIRA + ", labels: [has space]}\n", "Jira labels have no spaces"),
+        (
+            "    - {name: sec, kind: jira, url: https://x, project: SEC}\n",
+            "token_env or token_file",
+        ),
+        ("    - {name: sec, kind: github, repository: nope, token_env: T}\n", "repository"),
+        (
+            "    - {name: sec, kind: jira, url: https://u:p@x, project: SEC, token_env: T}\n",
+            "credentials in the URL",
+        ),
+        ("    - {name: hook, kind: webhook, url: https://x}\n", "url: secrets are never"),
+        ("    - {name: csv, kind: teams}\n", "'jira', 'servicenow', 'github', 'webhook', 'jira-csv'"),
+    ],
+)
+def test_ticket_targets_are_checked_at_their_line(
+    tmp_path: Path, target: str, problem: str
+) -> None:
+    path = write(tmp_path, "fail_on: low\ntickets:\n  targets:\n" + target)
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert err.value.path == str(path)
+    assert err.value.line in (3, 4)  # the targets list, or the target itself
+    assert problem in err.value.problem
+
+
+def test_a_ticketing_base_url_is_not_a_secret_but_its_token_is(tmp_path: Path) -> None:
+    path = write(tmp_path, "tickets:\n  targets:\n" + JIRA + ", user_env: U}\n")
+    target = load_config(path).tickets.targets[0]
+    assert target.url == "https://x.atlassian.net"
+    assert (target.user_env, target.token_env) == ("U", "T")
