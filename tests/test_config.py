@@ -186,7 +186,10 @@ JIRA = "    - {name: sec, kind: jira, url: https://x.atlassian.net, project: SEC
             "credentials in the URL",
         ),
         ("    - {name: hook, kind: webhook, url: https://x}\n", "url: secrets are never"),
-        ("    - {name: csv, kind: teams}\n", "'jira', 'servicenow', 'github', 'webhook', 'jira-csv'"),
+        (
+            "    - {name: csv, kind: teams}\n",
+            "'jira', 'servicenow', 'github', 'webhook', 'jira-csv'",
+        ),
     ],
 )
 def test_ticket_targets_are_checked_at_their_line(

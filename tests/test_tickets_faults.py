@@ -264,7 +264,7 @@ def test_a_ticket_closed_by_a_person_while_still_failing_is_reopened(
         (issue.key, "To Do")
     ]
     search = [r for r in fake.requests if r.path.endswith("/search/jql")][-1]
-    assert search.param("reconcileIssues") == issue.id
+    assert search.json()["reconcileIssues"] == [int(issue.id)]
 
 
 def test_a_missing_transition_is_reported_and_the_others_go_on(

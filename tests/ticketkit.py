@@ -109,7 +109,12 @@ class JiraRemote(Remote):
         ]
 
     def changes(self) -> int:
-        return sum(1 for r in self.fake.requests if r.method != "GET")
+        """Requests that are not reads (a search is a POST on Cloud, yet reads)."""
+        return sum(
+            1
+            for r in self.fake.requests
+            if r.method != "GET" and not r.path.endswith(("/search", "/search/jql"))
+        )
 
 
 class ServiceNowRemote(Remote):

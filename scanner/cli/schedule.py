@@ -40,14 +40,21 @@ def _stop_cooperatively(signum: int, _frame: FrameType | None) -> None:
     cancel.request(f"{signal.Signals(signum).name} received")
 
 
-def check_secrets_or_fail(config: Config, sections: tuple[str, ...] | None = None) -> None:
+def check_secrets_or_fail(
+    config: Config, sections: tuple[str, ...] | None = None, targets: tuple[str, ...] = ()
+) -> None:
     """Refuse to start when a target's secret cannot be read: better now than at 02:00
     with nobody watching.  The first problem is the error, at its file and line
-    (``scanner config check`` lists them all)."""
+    (``scanner config check`` lists them all).  ``sections`` and ``targets`` narrow the check
+    to what the command will use."""
     from scanner.cli.config_cmd import secret_problems
     from scanner.secrets import secret_checks
 
-    checks = [c for c in secret_checks(config) if sections is None or c.section in sections]
+    checks = [
+        c
+        for c in secret_checks(config)
+        if (sections is None or c.section in sections) and (not targets or c.target in targets)
+    ]
     problems = secret_problems(config, checks)
     if len(problems) > 1:
         click.echo(f"{len(problems)} secret problems; the others:", err=True)

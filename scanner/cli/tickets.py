@@ -95,7 +95,7 @@ def sync_cmd(
             "no ticket targets configured: add a `tickets:` section (README, Tickets)"
         )
     if not dry_run:
-        check_secrets_or_fail(config, sections=("tickets",))
+        check_secrets_or_fail(config, sections=("tickets",), targets=targets)
     with open_store(config, store) as st, st.writing(config.store.lock, config.store.lock_timeout):
         report = sync(config, st, run_ref=run_ref, target_names=targets, dry_run=dry_run)
     if fmt == "json":

@@ -72,19 +72,19 @@ class Jira(Target):
         return self._search_v2(jql, fields)
 
     def _search_v3(self, jql: str, fields: str, reconcile: list[str]) -> list[dict[str, Any]]:
+        """``POST /rest/api/3/search/jql``: the JSON form carries ``fields`` and
+        ``reconcileIssues`` as the arrays the API documents (a search: repeatable)."""
         out: list[dict[str, Any]] = []
-        token: str | None = None
+        body: dict[str, Any] = {"jql": jql, "fields": fields.split(","), "maxResults": PAGE}
+        if reconcile:
+            body["reconcileIssues"] = [int(i) for i in reconcile if i.isdigit()]
         while True:
-            params: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": PAGE}
-            if token:
-                params["nextPageToken"] = token
-            if reconcile:
-                params["reconcileIssues"] = ",".join(reconcile)
-            page = self.http.request("GET", f"{self.api}/search/jql", params=params).json()
+            page = self.http.request("POST", f"{self.api}/search/jql", body=body).json()
             out.extend(page.get("issues") or [])
             token = page.get("nextPageToken")
             if page.get("isLast", True) or not token:
                 return out
+            body["nextPageToken"] = token
 
     def _search_v2(self, jql: str, fields: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
