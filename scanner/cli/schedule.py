@@ -91,12 +91,12 @@ def schedule(
     log_format: str | None,
     verbose: bool,
 ) -> None:
-    """Run the nightly job: scan on config schedule.cron, store, report, notify.
+    """Run the nightly job: scan on config schedule.cron, store, report, sync tickets, notify.
 
     Without --once, a long-running APScheduler daemon: its job lives in the history store
     (a restart neither loses nor repeats a run), two daemons on one store never both run
     a cycle, and SIGTERM stops it gracefully. Each cycle is 'scanner scan' plus drift, the
-    reports/latest link, notifications and metrics.
+    reports/latest link, ticket sync (with tickets: targets), notifications and metrics.
 
     \b
     scanner schedule --config config.yaml            the daemon
