@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,10 @@ from tests.ticketruns import Check, config_dict, write_run
 A = Check("notebook-direct-internet-access-disabled", "nb-a")
 B = Check("notebook-root-access-disabled", "nb-b")
 C = Check("notebook-in-vpc", "nb-c")
+
+
+SETTLE = 3.0
+"""Long against the index lag (1 s), so a slow machine still sees the sync wait first."""
 
 
 def label(check: Check) -> str:
@@ -82,7 +87,7 @@ def test_kill_between_create_and_ledger_write_is_adopted_not_duplicated(
     its label and adopts it.  One issue, never two."""
     fake = jira_server(api_version=3, index_lag=1.0)
     remote = JiraRemote(fake, 3)
-    config = configure(remote, tmp_path, monkeypatch, settle_seconds=1.5)
+    config = configure(remote, tmp_path, monkeypatch, settle_seconds=SETTLE)
     write_run(store, "n1", 1, [A.finding(Status.FAIL)])
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude={"base_dir"})))
@@ -119,7 +124,9 @@ def test_kill_between_create_and_ledger_write_is_adopted_not_duplicated(
     assert [a["action"] for a in waited.results[0].actions] == ["wait"]
     assert jira_counts(fake, A) == [1]
 
-    time.sleep(1.6)  # past settle_seconds, and past the index lag
+    # Past settle_seconds (counted from the reservation), and so past the index lag.
+    age = (datetime.now(UTC) - row.reserved_at).total_seconds()
+    time.sleep(max(0.0, SETTLE - age) + 0.1)
     adopted = run_sync(config, store)
     assert adopted.ok, adopted.to_dict()
     assert adopted.results[0].counts.get("adopted") == 1
