@@ -141,7 +141,19 @@ class Response:
     data: bytes
 
     def json(self) -> Any:
-        return json.loads(self.data) if self.data.strip() else None
+        """The body as JSON; a body that is not JSON (a proxy's HTML page answering 200)
+        is an :class:`HttpError`, never a crash, and *uncertain*: something accepted the
+        request, so a create may have happened."""
+        if not self.data.strip():
+            return None
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            raise HttpError(
+                f"the response is not JSON: {redact(_detail(self.data))}",
+                status=self.status,
+                uncertain=True,
+            ) from None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -294,3 +294,41 @@ def test_a_missing_transition_is_reported_and_the_others_go_on(
     rows = {r.remembered.resource_id: r for r in all_rows(store)}
     assert rows["nb-a"].state == "open" and "Resolve" in (rows["nb-a"].last_error or "")
     assert rows["nb-b"].state == "open"
+
+
+def test_a_2xx_that_is_not_json_leaves_the_create_uncertain_then_it_is_made_once(
+    github_server: Callable[..., FakeGitHub],
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proxy answering 200 with an HTML page: the sync neither crashes nor assumes the
+    create failed; the next sync searches first, finds nothing, creates it once."""
+    fake = github_server()
+    remote = GitHubRemote(fake)
+    config = configure(remote, tmp_path, monkeypatch)
+    write_run(store, "n1", 1, [A.finding(Status.FAIL)])
+    fake.fail_next("POST", "/repos/acme/security/issues", status=200, body=b"<html>login</html>")
+    first = run_sync(config, store)
+    assert not first.ok and "not JSON" in first.results[0].errors[0]
+    assert [r.state for r in all_rows(store)] == ["creating"]
+    second = run_sync(config, store)
+    assert second.ok and second.results[0].counts.get("created") == 1
+    assert remote.tickets(label(A)) == ["open"]
+
+
+def test_a_csv_directory_that_cannot_be_written_fails_that_target_only(
+    github: GitHubRemote, store: Store, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the directory should be")
+    targets = [
+        {"name": "csv", "kind": "jira-csv", "project": "SEC", "dir": str(blocked)},
+        github.target("gh"),
+    ]
+    config = Config(**config_dict(targets), base_dir=str(tmp_path))
+    write_run(store, "n1", 1, [A.finding(Status.FAIL)])
+    report = run_sync(config, store)
+    by_name = {r.name: r for r in report.results}
+    assert not by_name["csv"].ok and "not-a-dir" in by_name["csv"].errors[0]
+    assert by_name["gh"].ok and github.tickets(label(A)) == ["open"]

@@ -186,6 +186,8 @@ def sync(
             _sync_target(config, store, target, row, dict(judged), coverage, result, dry_run)
         except (SecretError, TargetError) as exc:
             result.fail(str(exc))
+        except OSError as exc:  # a jira-csv directory that cannot be written
+            result.fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         report.results.append(result)
         level = logging.INFO if result.ok else logging.ERROR
         log.log(
@@ -265,6 +267,9 @@ def _sync_target(
             except HttpError as exc:
                 result.fail(f"search failed: {exc}")
                 return
+            except (KeyError, TypeError, AttributeError) as exc:
+                result.fail(f"search failed: {unexpected(exc)}")
+                return
         the_plan = planner(
             remote=remote,
             now=datetime.now(UTC),
@@ -336,7 +341,17 @@ def _apply(
     except TargetError as exc:
         ledger.failed(key, str(exc))
         result.fail(f"{what}: {exc}")
+    except (KeyError, TypeError, AttributeError) as exc:
+        # The service answered 2xx with a body of another shape: whatever it did is not
+        # known (a create stays uncertain), and nothing more is sent to it this time.
+        ledger.failed(key, unexpected(exc))
+        raise TargetDown(f"{what}: {unexpected(exc)}") from None
     return False
+
+
+def unexpected(exc: BaseException) -> str:
+    """A 2xx response the target's code could not read, in words."""
+    return f"unexpected response from the service ({type(exc).__name__}: {exc})"
 
 
 def _change(client: Target, ledger: Ledger, action: Action, run_id: str) -> None:
