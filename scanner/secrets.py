@@ -2,8 +2,8 @@
 
 Config names where a secret is (``url_env: SLACK_HOOK``, ``password_file: smtp.pass``);
 this module reads it and registers it with :func:`scanner.logs.register_secret` before
-anything can use it, so no log line can carry it.  Errors name the variable or the file,
-never the value.
+anything can use it, so no log line can carry it (a user name is read the same way but
+not masked: see :data:`NOT_SECRET`).  Errors name the variable or the file, never the value.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 from scanner.config import Config
 from scanner.configbase import SecretSources
 from scanner.logs import register_secret
+
+NOT_SECRET = frozenset({"user"})
+"""Stems read like secrets but not masked: a user name is an identity (``scanner`` would
+mask that word in every log line); its password or token is what must never appear."""
 
 SECTIONS = ("notify", "tickets")
 """The config sections whose ``targets`` hold secrets, in the order they are checked."""
@@ -63,7 +67,8 @@ def resolve(target: SecretSources, what: str, base_dir: str | Path) -> str | Non
             raise SecretError(key, f"{path} is empty", "EMPTY")
     else:
         return None
-    register_secret(value)
+    if what not in NOT_SECRET:
+        register_secret(value)
     return value
 
 
