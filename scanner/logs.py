@@ -47,6 +47,13 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+def forget_secrets() -> None:
+    """Drop every registered secret (the test suite does, between tests, so one test's
+    fake credentials never mask another test's output)."""
+    with _state_lock:
+        _secrets.clear()
+
+
 def redact(text: str) -> str:
     """``text`` with every registered secret replaced by ``***`` (longest first)."""
     for secret in sorted(_secrets, key=len, reverse=True):

@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from scanner.demo.server import MotoServer, start_moto
+from scanner.logs import forget_secrets
 
 for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_key, None)
@@ -29,6 +30,14 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_across_tests() -> Iterator[None]:
+    """Secrets registered for masking live for the process; a test starts with none, so a
+    fake credential of one test (a user name such as ``scanner``) cannot mask another's."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")
