@@ -30,7 +30,6 @@ from scanner.tickets.ledger import CLOSED, CREATING, OPEN, Row, Ticket
 from scanner.tickets.problems import Problem, State
 
 Verb = Literal["create", "create-or-adopt", "adopt", "wait", "forget", "update", "close", "reopen"]
-CHANGES: tuple[Verb, ...] = ("create", "update", "close", "reopen")
 
 
 @dataclass(frozen=True)
@@ -85,9 +84,6 @@ class Plan:
     actions: list[Action]
     unchanged: list[str]
     other_grouping: int = 0
-
-    def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.verb in (*CHANGES, "create-or-adopt")]
 
 
 def _for_ticket(
