@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_store.py --runs 30
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_tickets.py
+	$(BIN)/python benchmarks/bench_calls.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
