@@ -52,6 +52,29 @@ def secret_problems(config: Config, checks: list[SecretCheck]) -> list[InputErro
     return located
 
 
+def check_secrets_or_fail(
+    config: Config, sections: tuple[str, ...] | None = None, targets: tuple[str, ...] = ()
+) -> None:
+    """Refuse to start when a target's secret cannot be read: better now than at 02:00
+    with nobody watching.  The first problem is the error, at its file and line
+    (``scanner config check`` lists them all).  ``sections`` and ``targets`` narrow the check
+    to what the command will use."""
+    from scanner.secrets import secret_checks
+
+    checks = [
+        c
+        for c in secret_checks(config)
+        if (sections is None or c.section in sections) and (not targets or c.target in targets)
+    ]
+    problems = secret_problems(config, checks)
+    if len(problems) > 1:
+        click.echo(f"{len(problems)} secret problems; the others:", err=True)
+        for problem in problems[1:]:
+            click.echo(f"  {problem}", err=True)
+    if problems:
+        raise problems[0]
+
+
 @click.group("config")
 def config() -> None:
     """Validate a config file and show the settings it leads to.

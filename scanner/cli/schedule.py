@@ -40,30 +40,6 @@ def _stop_cooperatively(signum: int, _frame: FrameType | None) -> None:
     cancel.request(f"{signal.Signals(signum).name} received")
 
 
-def check_secrets_or_fail(
-    config: Config, sections: tuple[str, ...] | None = None, targets: tuple[str, ...] = ()
-) -> None:
-    """Refuse to start when a target's secret cannot be read: better now than at 02:00
-    with nobody watching.  The first problem is the error, at its file and line
-    (``scanner config check`` lists them all).  ``sections`` and ``targets`` narrow the check
-    to what the command will use."""
-    from scanner.cli.config_cmd import secret_problems
-    from scanner.secrets import secret_checks
-
-    checks = [
-        c
-        for c in secret_checks(config)
-        if (sections is None or c.section in sections) and (not targets or c.target in targets)
-    ]
-    problems = secret_problems(config, checks)
-    if len(problems) > 1:
-        click.echo(f"{len(problems)} secret problems; the others:", err=True)
-        for problem in problems[1:]:
-            click.echo(f"  {problem}", err=True)
-    if problems:
-        raise problems[0]
-
-
 @click.group(invoke_without_command=True, epilog=SCHEDULE_EPILOG)
 @config_option
 @store_option
@@ -108,6 +84,8 @@ def schedule(
             raise click.UsageError("--once and --metrics-file belong to the cycle, not to status")
         return
     config = setup(config_path, log_format, verbose)
+    from scanner.cli.config_cmd import check_secrets_or_fail
+
     check_secrets_or_fail(config)
     if once:
         _once(config, store, metrics_file)

@@ -86,7 +86,7 @@ def sync_cmd(
     verbose: bool,
 ) -> None:
     """Make each target's tickets match a stored run."""
-    from scanner.cli.schedule import check_secrets_or_fail
+    from scanner.cli.config_cmd import check_secrets_or_fail
     from scanner.tickets import sync
 
     config = setup(config_path, log_format, verbose)

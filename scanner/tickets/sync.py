@@ -62,7 +62,6 @@ class TargetResult:
 
     name: str
     kind: str
-    ok: bool = True
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -70,8 +69,12 @@ class TargetResult:
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
 
+    @property
+    def ok(self) -> bool:
+        """Synced: nothing failed (every failure is recorded as an error)."""
+        return not self.errors
+
     def fail(self, message: str) -> None:
-        self.ok = False
         self.errors.append(message)
 
     def to_dict(self) -> dict[str, Any]:
