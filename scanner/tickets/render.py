@@ -57,7 +57,7 @@ def summary(problem: Problem, limit: int = SUMMARY_MAX) -> str:
 def body(problem: Problem, run_id: str, *, label: str) -> Doc:
     """The ticket's description: what fails, where, why it matters, how to fix it."""
     doc = Doc()
-    doc.add("para", f"{problem.title} ({problem.severity}).")
+    doc.add("para", f"Failed check ({problem.severity}): {problem.title}.")
     if problem.grouping == "finding":
         doc.add(
             "bullets",
