@@ -218,10 +218,8 @@ class JiraCsvTarget(_TicketTarget):
     )
 
 
-TicketTarget = Annotated[
-    JiraTarget | ServiceNowTarget | GitHubTarget | TicketWebhookTarget | JiraCsvTarget,
-    Field(discriminator="kind"),
-]
+AnyTicketTarget = JiraTarget | ServiceNowTarget | GitHubTarget | TicketWebhookTarget | JiraCsvTarget
+TicketTarget = Annotated[AnyTicketTarget, Field(discriminator="kind")]
 
 
 class TicketsConfig(Strict):

@@ -117,7 +117,7 @@ def plan(
 ) -> Plan:
     """The actions for one target (module docstring); ``problems`` has every ledger key."""
     out = Plan([], [])
-    for key in sorted(problems.keys() | rows.keys()):
+    for key in sorted(problems):
         problem = problems[key]
         row = rows.get(key)
         if row is None:

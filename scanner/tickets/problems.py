@@ -151,13 +151,6 @@ def finding_problems(config: TicketsConfig, findings: list[Finding]) -> dict[str
     """One problem per finding (``group_by: finding``)."""
     out: dict[str, Problem] = {}
     for f in findings:
-        state: State = (
-            "failing"
-            if f.status is Status.FAIL
-            else "unknown"
-            if f.status is Status.ERROR
-            else "resolved"
-        )
         out[f.fingerprint] = Problem(
             key=f.fingerprint,
             grouping="finding",
@@ -168,7 +161,7 @@ def finding_problems(config: TicketsConfig, findings: list[Finding]) -> dict[str
             resource_id=f.resource_id,
             severity=f.severity,
             title=f.title,
-            state=state,
+            state=_state((str(f.status),)),
             members=[_member(f)],
             message=f.message,
             resource_arn=f.resource_arn,
@@ -234,22 +227,27 @@ class Remembered:
     members: list[dict[str, Any]]
 
 
+def _unseen(row: Remembered, coverage: Coverage, skip: set[str]) -> dict[str, Any] | None:
+    """The first remembered member (not in ``skip``) that the run could not look at."""
+    for m in row.members:
+        if m["fingerprint"] not in skip and not coverage.looked_at(
+            row.rule_id, row.account_id, m["region"], m["resource_type"], m["resource_id"]
+        ):
+            return m
+    return None
+
+
 def judge_absent(row: Remembered, coverage: Coverage) -> tuple[State, str]:
     """A ticketed problem with no finding in the run: resolved where the run looked,
     unknown where it could not (module docstring)."""
     if row.grouping == "finding":
-        seen = coverage.looked_at(
-            row.rule_id, row.account_id, row.region, row.resource_type, row.resource_id
-        )
-        return ("resolved", "resource gone") if seen else ("unknown", "not looked at")
-    unseen = [
-        m
-        for m in row.members
         if not coverage.looked_at(
-            row.rule_id, row.account_id, m["region"], m["resource_type"], m["resource_id"]
-        )
-    ]
-    if unseen or row.account_id not in coverage.accounts:
+            row.rule_id, row.account_id, row.region, row.resource_type, row.resource_id
+        ):
+            return "unknown", "not looked at"
+        key = (row.account_id, row.region, row.resource_type, row.resource_id)
+        return "resolved", "resource gone" if key not in coverage.resources else "no longer found"
+    if row.account_id not in coverage.accounts or _unseen(row, coverage, set()) is not None:
         return "unknown", "not looked at"
     return "resolved", "resources gone"
 
@@ -259,13 +257,8 @@ def judge_group_members(problem: Problem, row: Remembered, coverage: Coverage) -
     failed before is absent where the run could not look."""
     if problem.state != "resolved":
         return problem
-    present = {m.fingerprint for m in problem.members}
-    for m in row.members:
-        if m["fingerprint"] in present:
-            continue
-        if not coverage.looked_at(
-            row.rule_id, row.account_id, m["region"], m["resource_type"], m["resource_id"]
-        ):
-            # A copy: the run's problems are shared by every target, whose ledgers differ.
-            return replace(problem, state="unknown", reason=f"{m['resource_id']} not looked at")
-    return problem
+    missing = _unseen(row, coverage, {m.fingerprint for m in problem.members})
+    if missing is None:
+        return problem
+    # A copy: the run's problems are shared by every target, whose ledgers differ.
+    return replace(problem, state="unknown", reason=f"{missing['resource_id']} not looked at")

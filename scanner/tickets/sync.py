@@ -29,8 +29,8 @@ from scanner.history.drift import Coverage
 from scanner.history.store import RunRow, Store
 from scanner.secrets import SecretError
 from scanner.ticketconf import (
+    AnyTicketTarget,
     GitHubTarget,
-    JiraCsvTarget,
     JiraTarget,
     ServiceNowTarget,
     TicketWebhookTarget,
@@ -48,8 +48,6 @@ from scanner.tickets.target import Target, TargetError
 from scanner.webclient import HttpError
 
 log = logging.getLogger("scanner.tickets")
-
-AnyTarget = JiraTarget | ServiceNowTarget | GitHubTarget | TicketWebhookTarget | JiraCsvTarget
 
 
 class TargetDown(Exception):
@@ -109,7 +107,7 @@ class SyncReport:
         }
 
 
-def open_target(target: AnyTarget, config: Config, run_id: str) -> Target:
+def open_target(target: AnyTicketTarget, config: Config, run_id: str) -> Target:
     """The client of a configured target (credentials are read here)."""
     from scanner.tickets.github import GitHub
     from scanner.tickets.jira import Jira
@@ -131,7 +129,7 @@ def open_target(target: AnyTarget, config: Config, run_id: str) -> Target:
     return JiraCsv(target, directory, run_id)
 
 
-def selected(config: Config, names: tuple[str, ...]) -> list[AnyTarget]:
+def selected(config: Config, names: tuple[str, ...]) -> list[AnyTicketTarget]:
     """The targets named with ``--target`` (all when none), or an error naming the unknown."""
     targets = list(config.tickets.targets)
     if not names:
@@ -186,7 +184,7 @@ def sync(
         started = datetime.now(UTC)
         result = TargetResult(target.name, target.kind)
         try:
-            _sync_target(config, store, target, row, dict(judged), coverage, result, dry_run)
+            _sync_target(config, store, target, row, judged, coverage, result, dry_run)
         except (SecretError, TargetError) as exc:
             result.fail(str(exc))
         except OSError as exc:  # a jira-csv directory that cannot be written
@@ -245,7 +243,7 @@ def _search_keys(all_problems: dict[str, Problem], rows: dict[str, Row]) -> list
 def _sync_target(
     config: Config,
     store: Store,
-    target: AnyTarget,
+    target: AnyTicketTarget,
     run: RunRow,
     judged: dict[str, Problem],
     coverage: Coverage,
@@ -280,8 +278,6 @@ def _sync_target(
             can_search=client.can_search,
         )
         _report_plan(the_plan, result, False)
-        for shown in result.actions:
-            shown["outcome"] = "not reached"
         try:
             for action, shown in zip(the_plan.actions, result.actions, strict=True):
                 shown["outcome"] = "failed"
@@ -296,9 +292,8 @@ def _sync_target(
 
 def _report_plan(the_plan: Plan, result: TargetResult, planned: bool) -> None:
     """The plan into the result: its actions, and (dry-run) how many of each."""
-    result.actions = [
-        a.to_dict() | ({"outcome": "planned"} if planned else {}) for a in the_plan.actions
-    ]
+    outcome = "planned" if planned else "not reached"  # until it is carried out
+    result.actions = [a.to_dict() | {"outcome": outcome} for a in the_plan.actions]
     result.counts["unchanged"] = len(the_plan.unchanged)
     if the_plan.other_grouping:
         result.counts["other_grouping"] = the_plan.other_grouping
@@ -337,7 +332,7 @@ def _apply(
             ledger.forget(key)
         elif action.verb in ("update", "close", "reopen"):
             _change(client, ledger, action, run_id)
-        result.count(_past(action.verb))
+        result.count(PAST[action.verb])
         return True
     except HttpError as exc:
         _http_failure(client, ledger, action, exc, what, result)
@@ -398,13 +393,13 @@ def _http_failure(
     result.fail(f"{what}: {exc}")
 
 
-def _past(verb: str) -> str:
-    return {
-        "create": "created",
-        "adopt": "adopted",
-        "forget": "forgotten",
-        "update": "updated",
-        "close": "closed",
-        "reopen": "reopened",
-        "wait": "waiting",
-    }.get(verb, verb)
+PAST = {
+    "create": "created",
+    "adopt": "adopted",
+    "forget": "forgotten",
+    "update": "updated",
+    "close": "closed",
+    "reopen": "reopened",
+    "wait": "waiting",
+}
+"""How the counts of a sync name what each action did."""
