@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -82,6 +83,21 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     replayed later)."""
     message = timestamp.encode("ascii") + b"." + body
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(body: bytes, run_id: str, secret: str | None) -> dict[str, str]:
+    """The headers of a scanner webhook POST: JSON, the run id, and with a secret the
+    timestamp and its signature (every retry sends the same ones)."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Scanner-Run-Id": run_id,
+    }
+    if secret:
+        timestamp = str(int(time.time()))
+        headers["X-Scanner-Timestamp"] = timestamp
+        headers["X-Scanner-Signature"] = f"sha256={sign(secret, timestamp, body)}"
+    return headers
 
 
 def describe(error: BaseException, timeout: float, retries: int) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import urllib3
@@ -32,7 +31,7 @@ from scanner.notify.delivery import DeliveryError
 from scanner.notify.message import Message
 from scanner.notify.render import json_document, slack_payload
 from scanner.secrets import http_url, resolve
-from scanner.webclient import RETRY_STATUSES, USER_AGENT, BoundedRetry, describe, sign
+from scanner.webclient import RETRY_STATUSES, BoundedRetry, describe, signed_headers
 
 RETRIES = 3
 """Retries after the first attempt (so at most four POSTs)."""
@@ -51,19 +50,6 @@ def retry_policy() -> Retry:
         redirect=0,
         raise_on_redirect=False,
     )
-
-
-def headers_for(body: bytes, run_id: str, secret: str | None) -> dict[str, str]:
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Scanner-Run-Id": run_id,
-    }
-    if secret:
-        timestamp = str(int(time.time()))
-        headers["X-Scanner-Timestamp"] = timestamp
-        headers["X-Scanner-Signature"] = f"sha256={sign(secret, timestamp, body)}"
-    return headers
 
 
 def body_for(target: WebhookTarget, message: Message) -> bytes:
@@ -119,4 +105,4 @@ def send(target: WebhookTarget, message: Message, base_dir: str | Path) -> int:
         )
     register_url(url)
     body = body_for(target, message)
-    return post(url, body, headers_for(body, message.run_id, secret), target.timeout)
+    return post(url, body, signed_headers(body, message.run_id, secret), target.timeout)

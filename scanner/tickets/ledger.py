@@ -122,11 +122,8 @@ class Ledger:
         return sa.and_(self.table.c.target == self.target, self.table.c.fingerprint == key)
 
     def rows(self) -> dict[str, Row]:
-        with self.store.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(self.table).where(self.table.c.target == self.target)
-            ).mappings()
-            return {m["fingerprint"]: _row(m) for m in found}
+        """This target's rows by problem key."""
+        return {r.fingerprint: r for r in all_rows(self.store, self.target)}
 
     def get(self, key: str) -> Row | None:
         with self.store.engine.connect() as conn:
@@ -170,40 +167,35 @@ class Ledger:
         """A new create attempt for an uncertain row (after the search found nothing)."""
         self._update(key, reserved_at=datetime.now(UTC), last_error=None)
 
+    @staticmethod
+    def _says(problem: Problem, run_id: str) -> dict[str, Any]:
+        """What the ticket now says about the problem (compared on the next sync)."""
+        return {
+            "content_hash": problem.content_hash(),
+            "members": [m.to_dict() for m in problem.failing],
+            "severity": str(problem.severity),
+            "last_seen_run": run_id,
+            "last_error": None,
+        }
+
     def opened(self, problem: Problem, ticket: Ticket, run_id: str) -> None:
-        """The ticket exists (created, or adopted after an uncertain create)."""
+        """The ticket exists: created, or adopted after an uncertain create (then it may
+        already be closed in the target)."""
+        now = datetime.now(UTC)
         self._update(
             problem.key,
-            state=OPEN,
+            state=CLOSED if ticket.closed else OPEN,
             ticket_key=ticket.key,
             ticket_id=ticket.id,
             ticket_url=ticket.url,
-            opened_at=datetime.now(UTC),
-            content_hash=problem.content_hash(),
-            members=[m.to_dict() for m in problem.failing],
-            severity=str(problem.severity),
-            last_seen_run=run_id,
-            last_error=None,
+            opened_at=now,
+            closed_at=now if ticket.closed else None,
+            **self._says(problem, run_id),
         )
-
-    def adopted(self, problem: Problem, ticket: Ticket, run_id: str) -> None:
-        """An uncertain create that did happen: keep the ticket found by the search."""
-        self.opened(problem, ticket, run_id)
-        if ticket.closed:
-            self.closed(problem.key)
 
     def changed(self, problem: Problem, run_id: str) -> None:
         """The ticket now says what the problem is (after an update or a reopen)."""
-        self._update(
-            problem.key,
-            state=OPEN,
-            content_hash=problem.content_hash(),
-            members=[m.to_dict() for m in problem.failing],
-            severity=str(problem.severity),
-            closed_at=None,
-            last_seen_run=run_id,
-            last_error=None,
-        )
+        self._update(problem.key, state=OPEN, closed_at=None, **self._says(problem, run_id))
 
     def closed(self, key: str) -> None:
         self._update(key, state=CLOSED, closed_at=datetime.now(UTC), last_error=None)

@@ -326,7 +326,7 @@ def _apply(
             ledger.opened(p, ticket, run_id)
             log.info("ticket target %s: opened %s for %s", client.name, ticket.key, what)
         elif action.verb == "adopt" and action.ticket is not None:
-            ledger.adopted(p, action.ticket, run_id)
+            ledger.opened(p, action.ticket, run_id)
             log.info("ticket target %s: adopted %s (%s)", client.name, action.ticket.key, what)
         elif action.verb == "forget":
             ledger.forget(key)

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from scanner.notify.webhook import register_url
-from scanner.secrets import resolve
+from scanner.secrets import http_url, resolve
 from scanner.ticketconf import TicketWebhookTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem
 from scanner.tickets.render import Doc, plain, summary
 from scanner.tickets.target import Target, TargetError, client_for
-from scanner.webclient import sign
+from scanner.webclient import signed_headers
 
 SCHEMA_VERSION = 1
 
@@ -41,7 +40,7 @@ class Webhook(Target):
         self.config = config
         self.name = config.name
         url = resolve(config, "url", base_dir)
-        if not url or not url.startswith(("http://", "https://")):
+        if url is None or not http_url(url):
             raise TargetError(f"the URL from {config.url_env or config.url_file} is not http(s)")
         register_url(url)
         self.url = url
@@ -91,11 +90,7 @@ class Webhook(Target):
 
     def _send(self, event: str, problem: Problem, run_id: str, note: Doc | None) -> None:
         raw = json.dumps(self.document(event, problem, run_id, note), ensure_ascii=False).encode()
-        headers = {"X-Scanner-Event": event, "X-Scanner-Run-Id": run_id}
-        if self.secret:
-            timestamp = str(int(time.time()))
-            headers["X-Scanner-Timestamp"] = timestamp
-            headers["X-Scanner-Signature"] = f"sha256={sign(self.secret, timestamp, raw)}"
+        headers = {**signed_headers(raw, run_id, self.secret), "X-Scanner-Event": event}
         # Repeatable: the receiver de-duplicates on event_id (module docstring).
         self.http.request("POST", self.url, raw=raw, headers=headers)
 
