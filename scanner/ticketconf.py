@@ -17,6 +17,8 @@ from scanner.configbase import INLINE_SECRETS, SecretSources, SignedWebhook, Str
 from scanner.model.finding import Severity
 
 GroupBy = Literal["finding", "rule-account"]
+PROJECT_KEY = r"^[A-Z][A-Z0-9_]{0,254}$"
+"""Jira project keys: an upper-case letter, then upper-case letters, digits or ``_``."""
 
 DEFAULT_JIRA_PRIORITIES: dict[str, str] = {
     "critical": "Highest",
@@ -27,8 +29,8 @@ DEFAULT_JIRA_PRIORITIES: dict[str, str] = {
 }
 
 
-class _TicketTarget(SecretSources):
-    """Keys every ticketing target has."""
+class TargetBase(SecretSources):
+    """Keys every ticketing target has (timeouts and retries apply to each request)."""
 
     name: str = Field(
         min_length=1,
@@ -52,7 +54,7 @@ class _TicketTarget(SecretSources):
     )
 
 
-class _Http(_TicketTarget):
+class _Http(TargetBase):
     """A target reached over HTTPS at a configured base URL (not a secret: written as is)."""
 
     INLINE = tuple(k for k in INLINE_SECRETS if k != "url")
@@ -102,7 +104,7 @@ class JiraTarget(_UserToken):
     api_version: Literal[2, 3] = Field(
         default=3, description="3: Jira Cloud REST v3; 2: Jira Server / Data Center REST v2"
     )
-    project: str = Field(min_length=1, description="Project key of the new issues (`SEC`)")
+    project: str = Field(pattern=PROJECT_KEY, description="Project key of the new issues (`SEC`)")
     issue_type: str = Field(default="Bug", min_length=1, description="Issue type name")
     components: list[str] = Field(
         default_factory=list, description="Component names set on new issues"
@@ -192,13 +194,13 @@ class GitHubTarget(_Http):
         return self
 
 
-class TicketWebhookTarget(_TicketTarget, SignedWebhook):
+class TicketWebhookTarget(TargetBase, SignedWebhook):
     """A signed JSON POST per lifecycle event (opened, updated, resolved, reopened)."""
 
     kind: Literal["webhook"] = Field(description="A JSON POST per ticket lifecycle event")
 
 
-class JiraCsvTarget(_TicketTarget):
+class JiraCsvTarget(TargetBase):
     """A CSV file in Jira's import format, one row per new problem, for manual import."""
 
     kind: Literal["jira-csv"] = Field(description="A CSV file for Jira's CSV importer")
@@ -208,7 +210,9 @@ class JiraCsvTarget(_TicketTarget):
         "default `<output.dir>/tickets`; each sync with new problems writes "
         "`<name>-<run id>.csv`",
     )
-    project: str = Field(min_length=1, description="Project key, in the `Project` column")
+    project: str = Field(
+        pattern=PROJECT_KEY, description="Project key, in the `Project Key` column"
+    )
     issue_type: str = Field(default="Bug", min_length=1, description="`Issue Type` column")
     components: list[str] = Field(default_factory=list, description="`Component` columns")
     labels: list[str] = Field(default_factory=list, description="Extra `Labels` columns")

@@ -19,29 +19,25 @@ from scanner.ticketconf import GitHubTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem, problem_label
 from scanner.tickets.render import Doc, body, markdown, summary
-from scanner.tickets.target import Target, auth_headers, client_for
+from scanner.tickets.target import HttpTarget, auth_headers
 
 MANAGED_LABEL = "privatelink-scanner"
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
-class GitHub(Target):
+class GitHub(HttpTarget):
     """A GitHub repository's issues (module docstring)."""
 
     def __init__(self, config: GitHubTarget, base_dir: str | Path) -> None:
-        self.config = config
-        self.name = config.name
-        self.repo = f"/repos/{config.repository}"
         headers = {
             **auth_headers(config, base_dir),
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
         }
-        self.http = client_for(config, config.url, headers)
+        super().__init__(config, config.url, headers)
+        self.config = config
+        self.repo = f"/repos/{config.repository}"
         self._managed: dict[str, Ticket] | None = None
-
-    def close_client(self) -> None:
-        self.http.close()
 
     def _ticket(self, issue: dict[str, Any]) -> Ticket:
         return Ticket(

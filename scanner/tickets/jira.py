@@ -24,24 +24,22 @@ from scanner.ticketconf import JiraTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem, problem_label
 from scanner.tickets.render import Doc, adf, body, summary, wiki
-from scanner.tickets.target import Target, TargetError, auth_headers, batches, client_for
+from scanner.tickets.target import HttpTarget, TargetError, auth_headers, batches
 
 MANAGED_LABEL = "privatelink-scanner"
 PAGE = 100
+FIELDS = ("labels", "status")
+"""What a search asks for: the label finds the problem, the status says if it is closed."""
 
 
-class Jira(Target):
+class Jira(HttpTarget):
     """A Jira project (module docstring)."""
 
     def __init__(self, config: JiraTarget, base_dir: str | Path) -> None:
+        super().__init__(config, config.url, auth_headers(config, base_dir))
         self.config = config
-        self.name = config.name
         self.settle_seconds = config.settle_seconds if config.api_version == 3 else 0.0
         self.api = f"/rest/api/{config.api_version}"
-        self.http = client_for(config, config.url, auth_headers(config, base_dir))
-
-    def close_client(self) -> None:
-        self.http.close()
 
     def _text(self, doc: Doc) -> Any:
         return adf(doc) if self.config.api_version == 3 else wiki(doc)
@@ -53,12 +51,8 @@ class Jira(Target):
         for chunk in batches(sorted(labels)):
             quoted = ", ".join(f'"{label}"' for label in chunk)
             jql = f'project = "{self.config.project}" AND labels in ({quoted})'
-            ids = [
-                known[labels[label]].id
-                for label in chunk
-                if labels[label] in known and known[labels[label]].id
-            ]
-            for issue in self._issues(jql, [i for i in ids if i]):
+            ids = [t.id for label in chunk if (t := known.get(labels[label])) and t.id]
+            for issue in self._issues(jql, ids):
                 ticket = self._ticket(issue)
                 for label in issue.get("fields", {}).get("labels") or []:
                     if label in labels:
@@ -66,16 +60,15 @@ class Jira(Target):
         return found
 
     def _issues(self, jql: str, reconcile: list[str]) -> list[dict[str, Any]]:
-        fields = "labels,status"
         if self.config.api_version == 3:
-            return self._search_v3(jql, fields, reconcile)
-        return self._search_v2(jql, fields)
+            return self._search_v3(jql, reconcile)
+        return self._search_v2(jql)
 
-    def _search_v3(self, jql: str, fields: str, reconcile: list[str]) -> list[dict[str, Any]]:
+    def _search_v3(self, jql: str, reconcile: list[str]) -> list[dict[str, Any]]:
         """``POST /rest/api/3/search/jql``: the JSON form carries ``fields`` and
         ``reconcileIssues`` as the arrays the API documents (a search: repeatable)."""
         out: list[dict[str, Any]] = []
-        body: dict[str, Any] = {"jql": jql, "fields": fields.split(","), "maxResults": PAGE}
+        body: dict[str, Any] = {"jql": jql, "fields": list(FIELDS), "maxResults": PAGE}
         if reconcile:
             body["reconcileIssues"] = [int(i) for i in reconcile if i.isdigit()]
         while True:
@@ -86,8 +79,10 @@ class Jira(Target):
                 return out
             body["nextPageToken"] = token
 
-    def _search_v2(self, jql: str, fields: str) -> list[dict[str, Any]]:
+    def _search_v2(self, jql: str) -> list[dict[str, Any]]:
+        """``GET /rest/api/2/search``, paged by ``startAt``."""
         out: list[dict[str, Any]] = []
+        fields = ",".join(FIELDS)
         while True:
             params = {"jql": jql, "fields": fields, "startAt": len(out), "maxResults": PAGE}
             page = self.http.request("GET", f"{self.api}/search", params=params).json()
@@ -123,9 +118,7 @@ class Jira(Target):
         made = self.http.request(
             "POST", f"{self.api}/issue", body={"fields": fields}, repeatable=False
         ).json()
-        return Ticket(
-            key=str(made["key"]), id=str(made["id"]), url=f"{self.config.url}/browse/{made['key']}"
-        )
+        return self._ticket(made)
 
     def update(self, ticket: Ticket, problem: Problem, note: Doc, run_id: str) -> None:
         description = self._text(body(problem, run_id, label=problem.label()))

@@ -19,7 +19,7 @@ from scanner.ticketconf import ServiceNowTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem, problem_label
 from scanner.tickets.render import SHORT_MAX, Doc, body, plain, summary
-from scanner.tickets.target import Target, auth_headers, batches, client_for
+from scanner.tickets.target import HttpTarget, auth_headers, batches
 
 CORRELATION_DISPLAY = "privatelink-scanner"
 CLOSED_STATES = {"6", "7", "8"}  # Resolved, Closed, Canceled
@@ -33,17 +33,13 @@ URGENCY_IMPACT: dict[Severity, tuple[str, str]] = {
 PAGE = 100
 
 
-class ServiceNow(Target):
+class ServiceNow(HttpTarget):
     """A ServiceNow table (module docstring)."""
 
     def __init__(self, config: ServiceNowTarget, base_dir: str | Path) -> None:
+        super().__init__(config, config.url, auth_headers(config, base_dir))
         self.config = config
-        self.name = config.name
         self.path = f"/api/now/table/{config.table}"
-        self.http = client_for(config, config.url, auth_headers(config, base_dir))
-
-    def close_client(self) -> None:
-        self.http.close()
 
     def _ticket(self, record: dict[str, Any]) -> Ticket:
         sys_id = str(record["sys_id"])

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
 
+from scanner.configbase import SecretSources
 from scanner.logs import register_secret
 from scanner.secrets import resolve
+from scanner.ticketconf import TargetBase
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem
 from scanner.tickets.render import Doc
@@ -65,7 +66,25 @@ class Target(ABC):
         """Release connections and files."""
 
 
-def auth_headers(target: Any, base_dir: str | Path) -> dict[str, str]:
+class HttpTarget(Target):
+    """A target reached over HTTP: one client with the target's timeout and retries,
+    closed when the target's sync ends."""
+
+    def __init__(self, config: TargetBase, base_url: str, headers: dict[str, str]) -> None:
+        self.name = config.name
+        self.http = JsonClient(
+            base_url,
+            headers=headers,
+            timeout=config.timeout,
+            retries=config.retries,
+            backoff=config.backoff,
+        )
+
+    def close_client(self) -> None:
+        self.http.close()
+
+
+def auth_headers(target: SecretSources, base_dir: str | Path) -> dict[str, str]:
     """Basic auth from ``user_*`` and ``token_*``, or a bearer token from ``token_*`` alone
     (each read with :func:`scanner.secrets.resolve`, which registers it for masking)."""
     token = resolve(target, "token", base_dir) or ""
@@ -75,16 +94,6 @@ def auth_headers(target: Any, base_dir: str | Path) -> dict[str, str]:
         register_secret(pair)
         return {"Authorization": f"Basic {pair}"}
     return {"Authorization": f"Bearer {token}"}
-
-
-def client_for(target: Any, base_url: str, headers: dict[str, str]) -> JsonClient:
-    return JsonClient(
-        base_url,
-        headers=headers,
-        timeout=target.timeout,
-        retries=target.retries,
-        backoff=target.backoff,
-    )
 
 
 def batches(keys: list[str], size: int = SEARCH_BATCH) -> list[list[str]]:

@@ -25,30 +25,26 @@ from scanner.ticketconf import TicketWebhookTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem
 from scanner.tickets.render import Doc, plain, summary
-from scanner.tickets.target import Target, TargetError, client_for
+from scanner.tickets.target import HttpTarget, TargetError
 from scanner.webclient import signed_headers
 
 SCHEMA_VERSION = 1
 
 
-class Webhook(Target):
+class Webhook(HttpTarget):
     """A receiver of ticket lifecycle events (module docstring)."""
 
     can_search = False
 
     def __init__(self, config: TicketWebhookTarget, base_dir: str | Path) -> None:
-        self.config = config
-        self.name = config.name
         url = resolve(config, "url", base_dir)
         if url is None or not http_url(url):
             raise TargetError(f"the URL from {config.url_env or config.url_file} is not http(s)")
         register_url(url)
+        super().__init__(config, url, {})
+        self.config = config
         self.url = url
         self.secret = resolve(config, "secret", base_dir)
-        self.http = client_for(config, url, {})
-
-    def close_client(self) -> None:
-        self.http.close()
 
     def search(self, keys: list[str], known: dict[str, Ticket]) -> dict[str, Ticket]:
         return {}
