@@ -237,17 +237,19 @@ class JsonClient:
             )
         except HTTPError as exc:
             raise HttpError(
-                f"{method} {path}: {describe(exc, self.timeout, self.retries)}",
+                redact(f"{method} {path}: {describe(exc, self.timeout, self.retries)}"),
                 uncertain=not repeatable and _sent(exc),
             ) from None
         if 200 <= response.status < 300:
             headers_out = {k.lower(): v for k, v in response.headers.items()}
             return Response(response.status, headers_out, response.data)
-        detail = redact(_detail(response.data))
+        detail = _detail(response.data)
         if 300 <= response.status < 400:
             detail = "redirects are not followed"
+        # Masked whole: the path may be a secret URL (a webhook's), the body may echo
+        # credentials back.  Errors reach the terminal and the ledger, not only the logs.
         raise HttpError(
-            f"{method} {path}: HTTP {response.status}" + (f": {detail}" if detail else ""),
+            redact(f"{method} {path}: HTTP {response.status}" + (f": {detail}" if detail else "")),
             status=response.status,
             uncertain=not repeatable and response.status >= 500,
         )
