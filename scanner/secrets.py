@@ -99,11 +99,6 @@ class SecretCheck:
         return f"{what} target {self.target!r}: {where}{self.problem}"
 
 
-def targets_of(config: Config, section: str) -> list[SecretSources]:
-    """The targets of ``notify`` or ``tickets``."""
-    return list(getattr(config, section).targets)
-
-
 def secret_checks(config: Config) -> list[SecretCheck]:
     """Every secret reference of every notify and ticket target, each read once (which
     registers it for masking too), without sending anything."""
@@ -115,7 +110,8 @@ def secret_checks(config: Config) -> list[SecretCheck]:
 
 def _target_checks(config: Config, section: str) -> list[SecretCheck]:
     checks = []
-    for index, target in enumerate(targets_of(config, section)):
+    targets: list[SecretSources] = list(getattr(config, section).targets)
+    for index, target in enumerate(targets):
         for what in target.SECRETS:
             for suffix, good in (("env", "set"), ("file", "readable")):
                 reference_key = f"{what}_{suffix}"

@@ -17,11 +17,10 @@ from typing import Any
 
 from scanner.ticketconf import GitHubTarget
 from scanner.tickets.ledger import Ticket
-from scanner.tickets.problems import Problem, problem_label
+from scanner.tickets.problems import MANAGED_LABEL, Problem, problem_label
 from scanner.tickets.render import Doc, body, markdown, summary
 from scanner.tickets.target import HttpTarget, auth_headers
 
-MANAGED_LABEL = "privatelink-scanner"
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -78,7 +77,7 @@ class GitHub(HttpTarget):
         issue = {
             "title": summary(problem),
             "body": markdown(body(problem, run_id, label=problem.label())),
-            "labels": [MANAGED_LABEL, problem.label(), *self.config.labels],
+            "labels": problem.labels(self.config.labels),
         }
         made = self.http.request("POST", f"{self.repo}/issues", body=issue, repeatable=False)
         self._managed = None

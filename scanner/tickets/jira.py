@@ -26,7 +26,6 @@ from scanner.tickets.problems import Problem, problem_label
 from scanner.tickets.render import Doc, adf, body, summary, wiki
 from scanner.tickets.target import HttpTarget, TargetError, auth_headers, batches
 
-MANAGED_LABEL = "privatelink-scanner"
 PAGE = 100
 FIELDS = ("labels", "status")
 """What a search asks for: the label finds the problem, the status says if it is closed."""
@@ -108,7 +107,7 @@ class Jira(HttpTarget):
             "issuetype": {"name": self.config.issue_type},
             "summary": summary(problem),
             "description": self._text(body(problem, run_id, label=problem.label())),
-            "labels": [MANAGED_LABEL, problem.label(), *self.config.labels],
+            "labels": problem.labels(self.config.labels),
         }
         priority = self.config.priorities.get(problem.severity)
         if priority:

@@ -19,13 +19,12 @@ import os
 from pathlib import Path
 from typing import IO
 
+from scanner.reporting.csvout import sanitize_cell
 from scanner.ticketconf import JiraCsvTarget
 from scanner.tickets.ledger import Ticket
 from scanner.tickets.problems import Problem, problem_label
 from scanner.tickets.render import Doc, body, plain, summary
 from scanner.tickets.target import Target
-
-MANAGED_LABEL = "privatelink-scanner"
 
 
 class JiraCsv(Target):
@@ -58,7 +57,7 @@ class JiraCsv(Target):
                 for row in csv.reader(handle):
                     for cell in row:
                         if cell in wanted:
-                            found[wanted[cell]] = Ticket(key=f"{path.name}", url=str(path))
+                            found[wanted[cell]] = Ticket(key=path.name, url=str(path))
         return found
 
     def create(self, problem: Problem, run_id: str) -> Ticket:
@@ -74,12 +73,11 @@ class JiraCsv(Target):
             self.config.project,
             self.config.priorities.get(problem.severity, ""),
             plain(body(problem, run_id, label=problem.label())),
-            MANAGED_LABEL,
-            problem.label(),
-            *self.config.labels,
+            *problem.labels(self.config.labels),
             *self.config.components,
         ]
-        csv.writer(self._file).writerow(row)
+        # The formula guard of findings.csv: these files are opened in spreadsheets too.
+        csv.writer(self._file).writerow([sanitize_cell(cell) for cell in row])
         self._file.flush()
         os.fsync(self._file.fileno())
         return Ticket(key=self.path.name, url=str(self.path))

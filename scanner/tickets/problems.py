@@ -37,6 +37,8 @@ from scanner.ticketconf import GroupBy, TicketsConfig
 
 State = Literal["failing", "resolved", "unknown"]
 GROUP_RESOURCE_TYPE = "rule-account"
+MANAGED_LABEL = "privatelink-scanner"
+"""The label (GitHub, Jira) on every ticket the scanner made, beside its ``plscan-`` one."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class Problem:
 
     def label(self) -> str:
         return problem_label(self.key)
+
+    def labels(self, extra: list[str]) -> list[str]:
+        """A new ticket's labels: the scanner's, the problem's, then the configured ones."""
+        return [MANAGED_LABEL, self.label(), *extra]
 
 
 def problem_label(key: str) -> str:
