@@ -111,3 +111,5 @@ def test_a_cycle_whose_ticket_target_is_down_exits_3_naming_it(
     # the scan itself was whole: only the ticket sync failed
     assert finished["status"] == "complete"
     assert (tmp_path / "reports" / "latest" / "findings.json").is_file()
+    # and the operator reading --once's own output is told, not only the log
+    assert "ticket target sec-jira failed:" in proc.stderr

@@ -112,6 +112,9 @@ def _once(config: Config, store: str | None, metrics_file: str | None) -> None:
         print_summary(result.record, config)
     elif result.error:
         click.echo(f"error: {result.error}", err=True)
+    for target in result.tickets.results if result.tickets else []:
+        if not target.ok:
+            click.echo(f"ticket target {target.name} failed: {'; '.join(target.errors)}", err=True)
     for delivery in result.deliveries:
         if not delivery.ok and delivery.error:
             click.echo(f"notification {delivery.name} failed: {delivery.error}", err=True)
