@@ -16,6 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from scanner.history.store import RunRow, Store
+from scanner.model.record import RunRecord
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -57,3 +60,21 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'history.db'}"
     return str(request.getfixturevalue("pg_store_url"))
+
+
+def store_record(store: Store, record: RunRecord, *, finish: bool = True) -> RunRow:
+    """Write one run through the store's public API, as ``scanner.run`` does (begin, save,
+    finish under the writer lock); ``finish=False`` leaves a writer that died running."""
+    with store.writing(mode="refuse"):
+        store.begin_run(
+            record.run_id,
+            started_at=record.started_at,
+            source="test",
+            fail_on=record.fail_on,
+            config_hash=record.config_hash,
+            rulepack_version=record.rulepack_version,
+        )
+        if finish:
+            store.save_results(record)
+            store.finish_run(record)
+    return store.run(record.run_id)

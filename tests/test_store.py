@@ -32,6 +32,7 @@ from scanner.history.verify import verify
 from scanner.model.finding import Finding, Severity, Status
 from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from tests.storekit import store_record
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111122223333"
@@ -171,11 +172,7 @@ def write_run(
         config_hash="c" * 64,
         waivers=waivers or [],
     )
-    with store.writing(mode="refuse"):
-        begin(store, run_id, day=day)
-        store.save_results(record)
-        store.finish_run(record)
-    return store.run(run_id)
+    return store_record(store, record)
 
 
 def begin(store: Store, run_id: str, *, day: int) -> None:

@@ -27,6 +27,7 @@ from scanner.history.verify import verify
 from scanner.model.finding import Finding, Severity, Status
 from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from tests.storekit import store_record
 
 ACCOUNT = "111122223333"
 REGION = "us-west-2"
@@ -93,19 +94,7 @@ def write_run(store: Store, run_id: str, *, day: int, finish: bool = True) -> Ru
         rulepack_version="test-pack-1",
         config_hash="c" * 64,
     )
-    with store.writing(mode="refuse"):
-        store.begin_run(
-            run_id,
-            started_at=stamp(day),
-            source="test",
-            fail_on=Severity.LOW,
-            config_hash="c" * 64,
-            rulepack_version="test-pack-1",
-        )
-        if finish:
-            store.save_results(record)
-            store.finish_run(record)
-    return store.run(run_id)
+    return store_record(store, record, finish=finish)
 
 
 def alembic_config(conn: sa.Connection) -> AlembicConfig:

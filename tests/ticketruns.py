@@ -17,6 +17,7 @@ from scanner.history.store import RunRow, Store
 from scanner.model.finding import Finding, Severity, Status
 from scanner.model.record import RunRecord
 from scanner.model.snapshot import CollectorOutcome, OutcomeStatus, Snapshot
+from tests.storekit import store_record
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -122,18 +123,7 @@ def write_run(
         rulepack_version="test",
         config_hash="c" * 16,
     )
-    with store.writing(mode="refuse"):
-        store.begin_run(
-            run_id,
-            started_at=stamp(day),
-            source="test",
-            fail_on=Severity.LOW,
-            config_hash="c" * 16,
-            rulepack_version="test",
-        )
-        store.save_results(record)
-        store.finish_run(record)
-    return store.run(run_id)
+    return store_record(store, record)
 
 
 def config_dict(targets: list[dict[str, Any]], **tickets: Any) -> dict[str, Any]:
