@@ -104,7 +104,10 @@ class JiraTarget(_UserToken):
     api_version: Literal[2, 3] = Field(
         default=3, description="3: Jira Cloud REST v3; 2: Jira Server / Data Center REST v2"
     )
-    project: str = Field(pattern=PROJECT_KEY, description="Project key of the new issues (`SEC`)")
+    project: str = Field(
+        pattern=PROJECT_KEY,
+        description="Project key of the new issues (`SEC`: an upper-case letter, then upper-case letters, digits or `_`)",
+    )
     issue_type: str = Field(default="Bug", min_length=1, description="Issue type name")
     components: list[str] = Field(
         default_factory=list, description="Component names set on new issues"
