@@ -2,8 +2,10 @@
 
 The scanner always talks real HTTP to it (``ThreadedMotoServer`` on 127.0.0.1 and a free
 port); the scanner's clients are never patched, so pagination, serialisation and errors are
-real.  The one addition to moto itself is :mod:`scanner.demo.moto_studio` (Studio user
-profiles, spaces and app image configs, which moto lacks), installed into the server here.
+real.  The additions to moto itself, installed into the server here, are
+:mod:`scanner.demo.moto_studio` (Studio user profiles, spaces and app image configs, which
+moto lacks) and :mod:`scanner.demo.moto_sts` (AssumeRole refused, as AWS refuses it, for a
+role that does not exist or does not trust the caller).
 """
 
 from __future__ import annotations
@@ -46,16 +48,17 @@ class MotoServer:
 
 
 def start_moto() -> MotoServer:
-    """Start moto's threaded server on 127.0.0.1 at a free port, with the Studio handlers."""
+    """Start moto's threaded server on 127.0.0.1 at a free port, with the additions."""
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:  # pragma: no cover - depends on installed extras
         raise DemoUnavailable(
             "the demo needs moto's server: pip install 'privatelink-scanner[demo]'"
         ) from None
-    from scanner.demo import moto_studio
+    from scanner.demo import moto_sts, moto_studio
 
     moto_studio.install()
+    moto_sts.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
