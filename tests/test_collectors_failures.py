@@ -186,8 +186,8 @@ VPC_ATTRIBUTE_WITHOUT_VALUE = (
     [
         # A list answer without its list: not "no notebooks".
         ("notebook-instance", "ListNotebookInstances", "{}", JSON),
-        # A paginated detail without its list: not "no tags".
-        ("notebook-instance", "ListTags", "{}", JSON),
+        # A page of tags in bulk without its list: not "no tags".
+        ("notebook-instance", "GetResources", "{}", JSON),
         # A keyed detail without its field: not "attribute unknown, VPC kept".
         ("vpc", "DescribeVpcAttribute", VPC_ATTRIBUTE_WITHOUT_VALUE, "text/xml"),
     ],

@@ -18,6 +18,7 @@ from scanner import cancel
 from scanner.aws.guard import READ_ONLY_OPERATIONS, ReadOnlyViolation, iam_action
 from scanner.aws.session import ClientFactory
 from scanner.collectors import COLLECTORS, all_operations, collect
+from scanner.collectors.registry import ORGANIZATION_OPERATIONS
 from scanner.config import Config
 from tests.collectkit import REGION, make_config
 from tests.faultproxy import FaultProxy
@@ -30,6 +31,11 @@ WRITE_PREFIXES = (
     "Enable", "Disable", "Replace", "Revoke", "Authorize", "Accept", "Reject", "Upload",
     "Change", "Move", "Invite", "Leave", "Register", "Deregister", "Terminate", "Run",
 )  # fmt: skip
+# Allowlisted calls whose names are not Describe/List/Get but that change nothing, each with
+# why.  Kept to an explicit list so a new verb needs a reason here, not a looser prefix check.
+READS_BY_ANOTHER_NAME = {
+    "sts:AssumeRole": "returns temporary credentials for a role (organization scans)",
+}
 
 
 def policy_actions() -> set[str]:
@@ -115,11 +121,29 @@ def test_policy_matches_the_allowlist_exactly() -> None:
     assert policy_actions() == {iam_action(op) for op in READ_ONLY_OPERATIONS}
 
 
+def test_allowlist_is_exactly_what_the_scanner_may_call() -> None:
+    """Nothing allowlisted that no collector, preflight or organization walk calls."""
+    assert set(all_operations()) == READ_ONLY_OPERATIONS
+    assert set(ORGANIZATION_OPERATIONS) <= READ_ONLY_OPERATIONS
+
+
 def test_policy_and_allowlist_contain_only_reads() -> None:
-    names = [a.split(":", 1)[1] for a in policy_actions() | READ_ONLY_OPERATIONS]
+    ops = policy_actions() | READ_ONLY_OPERATIONS
+    assert set(READS_BY_ANOTHER_NAME) <= policy_actions() & READ_ONLY_OPERATIONS
+    names = [a.split(":", 1)[1] for a in ops - set(READS_BY_ANOTHER_NAME)]
     assert all(n.startswith(READ_PREFIXES) for n in names), names
-    assert not [n for n in names if n.startswith(WRITE_PREFIXES)]
+    assert not [a for a in ops if a.split(":", 1)[1].startswith(WRITE_PREFIXES)]
     assert not [a for a in policy_actions() if "*" in a]
+
+
+def test_tagging_api_is_allowed_under_its_iam_prefix() -> None:
+    """botocore's ``resourcegroupstaggingapi`` is IAM's ``tag``: a policy naming the
+    botocore service would grant nothing, and bulk tags would fall back to ListTags."""
+    assert "resourcegroupstaggingapi:GetResources" in READ_ONLY_OPERATIONS
+    assert iam_action("resourcegroupstaggingapi:GetResources") == "tag:GetResources"
+    assert "tag:GetResources" in policy_actions()
+    assert not [a for a in policy_actions() if a.startswith("resourcegroupstaggingapi:")]
+    assert iam_action("sagemaker:ListTags") == "sagemaker:ListTags"  # others keep their name
 
 
 def test_every_allowlisted_operation_exists_in_botocore() -> None:
@@ -165,5 +189,6 @@ def test_operations_called_in_a_real_collection_are_declared_by_the_specs(aws: A
     snap = collect(config, regions=[REGION], factory=factory)
     assert not snap.failed_outcomes()
     assert "sagemaker:DescribeNotebookInstance" in factory.called
+    assert "resourcegroupstaggingapi:GetResources" in factory.called  # the notebook's tags
     assert "organizations:ListParents" in factory.called
     assert factory.called - set(all_operations()) == set()

@@ -24,6 +24,12 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
         # identity and region discovery
         "sts:GetCallerIdentity",
         "ec2:DescribeRegions",
+        # organization scans: the member accounts, and the scanner's role in each (AssumeRole
+        # changes nothing in the account; it returns temporary credentials)
+        "sts:AssumeRole",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
         # EC2 networking
         "ec2:DescribeVpcs",
         "ec2:DescribeVpcAttribute",
@@ -58,6 +64,8 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
         "sagemaker:ListSpaces",
         "sagemaker:DescribeSpace",
         "sagemaker:ListAppImageConfigs",
+        # Resource Groups Tagging API (tags of SageMaker resources in bulk)
+        "resourcegroupstaggingapi:GetResources",
         # IAM
         "iam:GetAccountAuthorizationDetails",
         # Organizations
@@ -72,9 +80,9 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
     }
 )
 
-# botocore service names whose IAM action prefix differs from the service name.  Empty for
-# every service the scanner uses today; kept so the mapping is explicit, not assumed.
-_IAM_PREFIX: dict[str, str] = {}
+# botocore service names whose IAM action prefix differs from the service name: the mapping
+# is explicit, not assumed (``resourcegroupstaggingapi:GetResources`` is ``tag:GetResources``).
+_IAM_PREFIX: dict[str, str] = {"resourcegroupstaggingapi": "tag"}
 
 
 class ReadOnlyViolation(Exception):

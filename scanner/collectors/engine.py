@@ -5,23 +5,47 @@ local list and handed back only when every list page and every detail call succe
 half-listed type must never look complete, so on any failure the partial records are
 dropped and the outcome says ``error`` (or ``not_collected`` where the spec defines that
 failure as legitimate), with the failing operation and AWS's error code.
+
+Tags declared as :class:`~scanner.collectors.specs.BulkTags` are read with one paginated
+``resourcegroupstaggingapi:GetResources`` per output and scope (none for an empty listing)
+instead of one ``ListTags`` per item.  Denied, it falls back to the per-item detail for that
+output in that scope, with one warning; any other failure of it fails the collector, since
+tags read as "none" could turn a tag-scoped rule into a false PASS.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jmespath
 
-from scanner.aws.errors import classify
+from scanner.aws.errors import ErrorKind, classify
+from scanner.aws.guard import iam_action
 from scanner.aws.session import ClientFactory
 from scanner.collectors.normalize import MalformedResponse, jsonable
 from scanner.collectors.paging import call, pages
-from scanner.collectors.specs import CollectorSpec, Detail, Item, Output, Record, Scope
+from scanner.collectors.specs import (
+    TAGGING_OPERATION,
+    TAGGING_PAGE_SIZE,
+    TAGGING_SERVICE,
+    BulkTags,
+    CollectorSpec,
+    Detail,
+    Item,
+    Output,
+    Record,
+    Scope,
+)
 from scanner.model.snapshot import CollectorOutcome, OutcomeStatus
+
+log = logging.getLogger(__name__)
+
+ClientFor = Callable[[str], Any]
+"""A guarded client for a service in the scope's API region (``factory.client``)."""
 
 
 class _OperationFailed(Exception):
@@ -124,10 +148,20 @@ def _build_record(output: Output, raw: Item, scope: Scope) -> Record:
     return Record(output.type, rid, arn, raw)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one collector run in one scope shares: its spec, scope and clients."""
+
+    spec: CollectorSpec
+    scope: Scope
+    caller: _Caller
+    client_for: ClientFor | None
+
+
 def _collect_output(
-    caller: _Caller, operation: str, output: Output, page_list: list[Item], scope: Scope
+    run: _Run, operation: str, output: Output, page_list: list[Item]
 ) -> list[Record]:
-    records: list[Record] = []
+    built: list[tuple[Record, Item]] = []
     for page in page_list:
         items = _required(output.items, page, operation)
         if not isinstance(items, list):
@@ -135,27 +169,145 @@ def _collect_output(
         for item in items:
             if not isinstance(item, dict):
                 raise _malformed(operation, f"{output.type}: an item is not an object")
-            record = _build_record(output, item, scope)
+            record = _build_record(output, item, run.scope)
             data = item
             for detail in output.details:
-                data = _run_detail(caller, detail, data, scope)
-            data = jsonable(data)
-            if output.transform is not None:
-                data = output.transform(data)
-            records.append(replace(record, data=data))
+                data = _run_detail(run.caller, detail, data, run.scope)
+            built.append((record, data))
+    datas = [data for _, data in built]
+    if output.bulk_tags is not None and datas:  # an empty listing costs no tagging call
+        datas = _bulk_tag(run, output, output.bulk_tags, datas)
+    records: list[Record] = []
+    for (record, _), data in zip(built, datas, strict=True):
+        data = jsonable(data)
+        if output.transform is not None:
+            data = output.transform(data)
+        records.append(replace(record, data=data))
     return records
 
 
-def collect_records(spec: CollectorSpec, client: Any, scope: Scope) -> list[Record]:
-    """Every record ``spec`` produces in ``scope``; raises on the first failure."""
-    caller = _Caller(client)
+# -- tags in bulk ---------------------------------------------------------------------------
+
+
+def _bulk_tag(run: _Run, output: Output, bulk: BulkTags, datas: list[Item]) -> list[Item]:
+    """``datas`` with their tags under ``bulk.key``: from GetResources, or per item from
+    ``bulk.fallback`` where GetResources is denied."""
+    arns: list[str] = []
+    for data in datas:
+        arn = _search(bulk.arn, data, TAGGING_OPERATION)
+        if not isinstance(arn, str) or not arn:
+            raise _malformed(
+                TAGGING_OPERATION, f"{output.type} item has no {bulk.arn} to match tags by"
+            )
+        arns.append(arn)
+    try:
+        mapping = _tag_mapping(run, bulk)
+    except _OperationFailed as failed:
+        info = classify(failed.cause)
+        if info.kind is not ErrorKind.ACCESS_DENIED:
+            raise
+        log.warning(
+            "%s in account %s, region %s: %s was denied (%s; IAM action %s), so the tags of "
+            "its %d %s are read one at a time with %s:%s",
+            run.spec.name,
+            run.scope.account_id,
+            run.scope.region,
+            f"{TAGGING_SERVICE}:{TAGGING_OPERATION}",
+            info.code,
+            iam_action(f"{TAGGING_SERVICE}:{TAGGING_OPERATION}"),
+            len(datas),
+            output.type,
+            run.spec.service,
+            bulk.fallback.operation,
+        )
+        return [_run_detail(run.caller, bulk.fallback, data, run.scope) for data in datas]
+    return [
+        {**data, bulk.key: _tags_of(arn, mapping, arns)}
+        for data, arn in zip(datas, arns, strict=True)
+    ]
+
+
+def _tag_mapping(run: _Run, bulk: BulkTags) -> dict[str, list[Item]]:
+    """ARN -> tags of every resource of ``bulk.resource_type`` GetResources lists (every
+    page); a page without ``ResourceTagMappingList`` or an entry without its ARN or tags is
+    malformed, never "untagged"."""
+    if run.client_for is None:
+        raise _malformed(TAGGING_OPERATION, "no tagging client was given to the engine")
+    try:
+        client = run.client_for(TAGGING_SERVICE)
+    except Exception as exc:
+        raise _OperationFailed(TAGGING_OPERATION, exc) from exc
+    params = {"ResourceTypeFilters": [bulk.resource_type], "ResourcesPerPage": TAGGING_PAGE_SIZE}
+    mapping: dict[str, list[Item]] = {}
+    for page in _Caller(client).pages(TAGGING_OPERATION, params):
+        entries = _required("ResourceTagMappingList", page, TAGGING_OPERATION)
+        if not isinstance(entries, list):
+            raise _malformed(TAGGING_OPERATION, "ResourceTagMappingList is not a list")
+        for entry in entries:
+            arn, tags = _tag_entry(entry)
+            if mapping.get(arn, tags) != tags:
+                raise _malformed(TAGGING_OPERATION, f"{arn} is listed twice with other tags")
+            mapping[arn] = tags
+    return mapping
+
+
+def _tag_entry(entry: Any) -> tuple[str, list[Item]]:
+    if not isinstance(entry, dict):
+        raise _malformed(TAGGING_OPERATION, "a ResourceTagMapping is not an object")
+    arn, tags = entry.get("ResourceARN"), entry.get("Tags")
+    if not isinstance(arn, str) or not arn:
+        raise _malformed(TAGGING_OPERATION, "a ResourceTagMapping has no ResourceARN")
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("Key"), str) for t in tags
+    ):
+        raise _malformed(TAGGING_OPERATION, f"{arn} has no list of tags with keys")
+    return arn, [{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags]
+
+
+def _tags_of(arn: str, mapping: dict[str, list[Item]], arns: list[str]) -> list[Item]:
+    """The tags GetResources gave for ``arn``; ``[]`` when it is not listed (AWS lists only
+    resources that are or were tagged).
+
+    Matched exactly, else ignoring case: SageMaker is known to answer some ARNs in lower
+    case (boto/boto3#4606: ``ListHyperParameterTuningJobs`` lowercases the job name, which
+    ``ListTags`` then rejects), so a listed ``.../MyNotebook`` may come back from the
+    tagging API as ``.../mynotebook``.  A case-insensitive match is taken only when it is
+    unambiguous: one listed ARN of that spelling not matched exactly by another item, and
+    one item of that spelling; otherwise the answer cannot be attributed and is malformed.
+    """
+    found = mapping.get(arn)
+    if found is not None:
+        return found
+    folded = arn.casefold()
+    exact = set(arns)
+    candidates = [a for a in mapping if a.casefold() == folded and a not in exact]
+    if not candidates:
+        return []
+    same_spelling = [a for a in exact if a.casefold() == folded and a not in mapping]
+    if len(candidates) > 1 or len(same_spelling) > 1:
+        raise _malformed(
+            TAGGING_OPERATION, f"tags of {arn} are ambiguous: {sorted(candidates)} differ in case"
+        )
+    return mapping[candidates[0]]
+
+
+def collect_records(
+    spec: CollectorSpec, client: Any, scope: Scope, client_for: ClientFor | None = None
+) -> list[Record]:
+    """Every record ``spec`` produces in ``scope``; raises on the first failure.
+
+    ``client`` is for ``spec.service``; ``client_for(service)`` gives a client for another
+    service in the scope's API region (the tagging API for :class:`BulkTags`), and only specs
+    that read tags in bulk need it.
+    """
+    run = _Run(spec, scope, _Caller(client), client_for)
     records: list[Record] = []
     for source in spec.sources:
-        page_list = caller.pages(source.operation, source.params)
+        page_list = run.caller.pages(source.operation, source.params)
         for output in source.outputs:
-            records += _collect_output(caller, source.operation, output, page_list, scope)
+            records += _collect_output(run, source.operation, output, page_list)
     if spec.extra is not None:
-        records += spec.extra(caller.call, caller.pages, scope, records)
+        records += spec.extra(run.caller.call, run.caller.pages, scope, records)
     return records
 
 
@@ -186,7 +338,9 @@ def run_collector(
     operation: str | None = None
     try:
         client = factory.client(spec.service, scope.api_region)
-        records = collect_records(spec, client, scope)
+        records = collect_records(
+            spec, client, scope, lambda service: factory.client(service, scope.api_region)
+        )
     except _OperationFailed as failed:
         operation, exc = failed.operation, failed.cause
     except Exception as exc_:  # noqa: BLE001 - recorded as an error outcome, never silenced

@@ -20,7 +20,15 @@ from __future__ import annotations
 from scanner.aws.errors import ErrorKind
 from scanner.collectors.normalize import decode_iam_documents, zone_could_answer
 from scanner.collectors.organizations import parent_path
-from scanner.collectors.specs import CollectorSpec, Detail, Item, Output, Scope, Source
+from scanner.collectors.specs import (
+    BulkTags,
+    CollectorSpec,
+    Detail,
+    Item,
+    Output,
+    Scope,
+    Source,
+)
 
 
 def _ec2_arn(kind: str) -> str:
@@ -51,15 +59,24 @@ def _vpc_attribute(attribute: str, field: str) -> Detail:
     )
 
 
-def _sagemaker_tags(arn_field: str) -> Detail:
-    """Every tag of a SageMaker resource (ListTags pages at 50)."""
-    return Detail("ListTags", {"ResourceArn": arn_field}, result="Tags", key="Tags", paginate=True)
+def _sagemaker_tags(kind: str, arn_field: str) -> BulkTags:
+    """Every tag of every SageMaker resource of ``kind`` (``notebook-instance``), read in bulk
+    with the tagging API's GetResources; where that is denied, one ListTags per resource
+    (ListTags pages at 50), the resource's ARN taken from ``arn_field``."""
+    return BulkTags(
+        resource_type=f"sagemaker:{kind}",
+        arn=arn_field,
+        fallback=Detail(
+            "ListTags", {"ResourceArn": arn_field}, result="Tags", key="Tags", paginate=True
+        ),
+    )
 
 
 def _studio_member(name: str, kind: str, noun: str) -> CollectorSpec:
     """A Studio domain member (user profile, space): listed across all domains, described
-    in its domain, then tagged.  The id is ``<domain id>/<name>``, as in its ARN; the list
-    item is replaced by the describe output, which has the settings the list lacks."""
+    in its domain, then tagged in bulk.  The id is ``<domain id>/<name>``, as in its ARN; the
+    list item is replaced by the describe output, which has the settings the list lacks (and
+    the ARN the tags are matched by)."""
     out = Output(
         f"sagemaker:{kind}",
         f"{noun}s[]",
@@ -67,8 +84,8 @@ def _studio_member(name: str, kind: str, noun: str) -> CollectorSpec:
         arn_template="arn:{partition}:sagemaker:{region}:{account}:" + kind + "/{id}",
         details=(
             Detail(f"Describe{noun}", {"DomainId": "DomainId", f"{noun}Name": f"{noun}Name"}),
-            _sagemaker_tags(f"{noun}Arn"),
         ),
+        bulk_tags=_sagemaker_tags(kind, f"{noun}Arn"),
     )
     return CollectorSpec(name, "sagemaker", (Source(f"List{noun}s", (out,)),))
 
@@ -292,8 +309,8 @@ COLLECTORS: dict[str, CollectorSpec] = {
                                     "DescribeNotebookInstance",
                                     {"NotebookInstanceName": "NotebookInstanceName"},
                                 ),
-                                _sagemaker_tags("NotebookInstanceArn"),
                             ),
+                            bulk_tags=_sagemaker_tags("notebook-instance", "NotebookInstanceArn"),
                         ),
                     ),
                 ),
@@ -311,10 +328,8 @@ COLLECTORS: dict[str, CollectorSpec] = {
                             "Domains[]",
                             "DomainId",
                             arn="DomainArn",
-                            details=(
-                                Detail("DescribeDomain", {"DomainId": "DomainId"}),
-                                _sagemaker_tags("DomainArn"),
-                            ),
+                            details=(Detail("DescribeDomain", {"DomainId": "DomainId"}),),
+                            bulk_tags=_sagemaker_tags("domain", "DomainArn"),
                         ),
                     ),
                 ),
@@ -452,10 +467,20 @@ COLLECTORS: dict[str, CollectorSpec] = {
 # Calls made once per account before any collector runs (identity, region discovery).
 PREFLIGHT_OPERATIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
+# Calls of an organization scan, made before the collectors of each member account run:
+# walking the organization's tree for its accounts, and assuming the scanner's role in each.
+ORGANIZATION_OPERATIONS = (
+    "sts:AssumeRole",
+    "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListAccountsForParent",
+)
+
 
 def all_operations() -> list[str]:
-    """Every ``service:Operation`` the collectors (and the preflight) may call."""
-    ops = list(PREFLIGHT_OPERATIONS)
+    """Every ``service:Operation`` the scanner may call: the preflight, an organization
+    scan's walk, and the collectors."""
+    ops = list(PREFLIGHT_OPERATIONS) + list(ORGANIZATION_OPERATIONS)
     for spec in COLLECTORS.values():
         ops += spec.operations
     return list(dict.fromkeys(ops))

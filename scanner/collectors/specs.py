@@ -1,10 +1,10 @@
 """The vocabulary of declarative collector specs (the data; the engine lives in engine.py).
 
 A collector is described, not programmed: which call lists the items, where the items are
-in each page, how to name them (id, ARN), which per-item detail calls complete them, and
-whether the service is global.  One generic engine then paginates, retries and records the
-outcome for every collector the same way, and the test for the IAM policy can read every
-operation the scanner may call straight from these specs.
+in each page, how to name them (id, ARN), which per-item detail calls complete them, whether
+their tags are read in bulk, and whether the service is global.  One generic engine then
+paginates, retries and records the outcome for every collector the same way, and the test
+for the IAM policy can read every operation the scanner may call straight from these specs.
 
 This module defines types only; the explicit registry is :mod:`scanner.collectors.registry`.
 """
@@ -57,14 +57,48 @@ class Detail:
     when: Callable[[Item, Scope], bool] | None = None
 
 
+# The Resource Groups Tagging API: one paginated call answers the tags of every resource of
+# a type in a region (botocore's service name; its IAM action prefix is ``tag``).
+TAGGING_SERVICE = "resourcegroupstaggingapi"
+TAGGING_OPERATION = "GetResources"
+TAGGING_PAGE_SIZE = 100
+"""``ResourcesPerPage`` for GetResources: AWS's maximum."""
+
+
+@dataclass(frozen=True)
+class BulkTags:
+    """Read the tags of every item of an :class:`Output` with one paginated
+    ``resourcegroupstaggingapi:GetResources`` (``ResourceTypeFilters=[resource_type]``) in
+    the scope's region, instead of one call per item.
+
+    - ``resource_type`` is the ``service:resource-type`` of the items' ARNs
+      (``sagemaker:notebook-instance``).
+    - ``arn`` is a jmespath over the item once its details ran (the describe output for a
+      Studio member); the item's tags are the ones GetResources lists for that ARN.
+    - ``key`` is where the tags are stored: a list of ``{Key, Value}``, the shape
+      ``ListTags`` gives.  AWS: GetResources "returns all the tagged or previously tagged
+      resources" and "does not return untagged resources", so an item absent from a
+      complete answer has no tags (``[]``).
+    - ``fallback`` is the per-item detail that reads the same tags (``sagemaker:ListTags``),
+      used for this output in this scope only when GetResources is denied.  Any other
+      GetResources failure fails the collector: never read as "no tags".
+    """
+
+    resource_type: str
+    arn: str
+    fallback: Detail
+    key: str = "Tags"
+
+
 @dataclass(frozen=True)
 class Output:
     """One resource type produced from the pages of a :class:`Source`.
 
     ``id`` / ``arn`` are jmespaths over the item.  ``arn_template`` builds an ARN where AWS
     does not return one (``{partition} {region} {account} {id}`` are filled in).
-    ``id_prefix`` is stripped from the id (Route 53's ``/hostedzone/``).  ``transform``
-    rewrites the finished item (decode IAM policy documents).
+    ``id_prefix`` is stripped from the id (Route 53's ``/hostedzone/``).  ``bulk_tags``
+    completes every item with its tags after the details ran.  ``transform`` rewrites the
+    finished item (decode IAM policy documents).
     """
 
     type: str
@@ -74,6 +108,7 @@ class Output:
     arn_template: str | None = None
     id_prefix: str = ""
     details: tuple[Detail, ...] = ()
+    bulk_tags: BulkTags | None = None
     transform: Callable[[Item], Item] | None = None
 
 
@@ -129,14 +164,19 @@ class CollectorSpec:
 
     @property
     def operations(self) -> list[str]:
-        """Every ``service:Operation`` this collector may call."""
+        """Every ``service:Operation`` this collector may call (the tagging API's included)."""
         ops = [op for src in self.sources for op in _source_operations(src)]
         ops += list(self.extra_operations)
-        return [f"{self.service}:{op}" for op in dict.fromkeys(ops)]
+        named = [f"{self.service}:{op}" for op in ops]
+        if any(out.bulk_tags is not None for src in self.sources for out in src.outputs):
+            named.append(f"{TAGGING_SERVICE}:{TAGGING_OPERATION}")
+        return list(dict.fromkeys(named))
 
 
 def _source_operations(src: Source) -> list[str]:
     ops = [src.operation]
     for out in src.outputs:
         ops += [d.operation for d in out.details]
+        if out.bulk_tags is not None:
+            ops.append(out.bulk_tags.fallback.operation)
     return ops

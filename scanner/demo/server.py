@@ -4,8 +4,9 @@ The scanner always talks real HTTP to it (``ThreadedMotoServer`` on 127.0.0.1 an
 port); the scanner's clients are never patched, so pagination, serialisation and errors are
 real.  The additions to moto itself, installed into the server here, are
 :mod:`scanner.demo.moto_studio` (Studio user profiles, spaces and app image configs, which
-moto lacks) and :mod:`scanner.demo.moto_sts` (AssumeRole refused, as AWS refuses it, for a
-role that does not exist or does not trust the caller).
+moto lacks), :mod:`scanner.demo.moto_tagging` (the tagging API's GetResources for them) and
+:mod:`scanner.demo.moto_sts` (AssumeRole refused, as AWS refuses it, for a role that does
+not exist or does not trust the caller).
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ def start_moto() -> MotoServer:
         raise DemoUnavailable(
             "the demo needs moto's server: pip install 'privatelink-scanner[demo]'"
         ) from None
-    from scanner.demo import moto_sts, moto_studio
+    from scanner.demo import moto_sts, moto_studio, moto_tagging
 
     moto_studio.install()
+    moto_tagging.install()
     moto_sts.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
