@@ -31,12 +31,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import boto3
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from orgseed import seed  # benchmarks/orgseed.py, beside this script
+
 from scanner.config import Config
-from scanner.demo import builders
 from scanner.demo.server import start_moto
 from scanner.run import RunOptions, run
 from tests.faultproxy import FaultProxy
@@ -47,42 +46,6 @@ ABOVE_MINIMUM = {
     "ListTags": "one per notebook, only where GetResources is denied",
 }
 """Operations a complete scan sends beyond the minimum, and why."""
-
-
-def seed(url: str, *, vpcs: int, notebooks: int, roles: int) -> None:
-    """The synthetic account (module docstring)."""
-
-    def make(service: str, region: str) -> object:
-        return boto3.client(service, region_name=region, endpoint_url=url)
-
-    built = [
-        builders.build_private_vpc(
-            make, REGION, name=f"ml-{i}", cidr=f"10.{i}.0.0/16", vpn=False, flow_logs=False
-        )
-        for i in range(vpcs)
-    ]
-    role = builders.build_notebook_role(make, REGION)
-    for i in range(notebooks):
-        vpc = built[i % len(built)]
-        builders.build_notebook(
-            make,
-            REGION,
-            f"nb-{i:04d}",
-            vpc.subnet_id,
-            [vpc.notebook_sg_id],
-            role_arn=role,
-            tags={"team": f"t{i % 7}", "data": "phi"},
-        )
-    account = builders.account_id(make, REGION)
-    endpoints = [e for v in built for e in v.endpoints.values()][:20]
-    for i in range(roles):
-        builders.build_role(
-            make,
-            REGION,
-            f"role-{i:05d}",
-            trust=builders.account_trust(account),
-            inline={"notebooks": builders.sourcevpce_policy(endpoints)},
-        )
 
 
 def main() -> None:
