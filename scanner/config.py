@@ -25,6 +25,7 @@ from pydantic import (
 from scanner.configbase import SecretSources, SignedWebhook, Strict, unique_names
 from scanner.errors import InputError
 from scanner.model.finding import Severity
+from scanner.orgconf import AccountEntry, ExecutorConfig, OrganizationConfig, check_regions
 from scanner.ticketconf import TicketsConfig
 from scanner.waivers import Waiver, load_waivers_file
 from scanner.yamldoc import YamlDoc, load_yaml, pydantic_error
@@ -72,8 +73,30 @@ class CollectorsConfig(Strict):
         "`disabled`, and no rule PASSes on data it lacks",
     )
     concurrency: int = Field(
-        default=8, ge=1, le=64, description="(collector, region) scopes collected at once"
+        default=8,
+        ge=1,
+        le=64,
+        description="(account, region, collector) units collected at once by the local "
+        "executor (and threads per task on Dask)",
     )
+    service_concurrency: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SERVICE_CONCURRENCY),
+        description="At most this many collectors of one AWS service run at once in one "
+        "account (AWS throttles per account and service); the keys given replace those "
+        "defaults",
+    )
+
+    @field_validator("service_concurrency")
+    @classmethod
+    def _limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for service, limit in value.items():
+            if limit < 1:
+                raise ValueError(f"{service}: the limit must be at least 1")
+        return {**DEFAULT_SERVICE_CONCURRENCY, **value}
+
+
+DEFAULT_SERVICE_CONCURRENCY: dict[str, int] = {"iam": 1, "organizations": 1, "sagemaker": 4}
+"""IAM and Organizations have low per-account rate limits; SageMaker's describe calls too."""
 
 
 class ScopeConfig(Strict):
@@ -334,6 +357,18 @@ class Config(Strict):
         description="Regions to scan; empty: every region enabled in the account. `--region` "
         "(repeatable) overrides",
     )
+    accounts: list[AccountEntry] = Field(
+        default_factory=list,
+        description="Accounts to scan, each through its `role_arn` (keys below); empty: the "
+        "account of the scanner's credentials, or the organization's (`organization`)",
+    )
+    organization: OrganizationConfig = Field(
+        default_factory=OrganizationConfig,
+        description="Discover and scan the accounts of the AWS Organization",
+    )
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig, description="Where collection runs"
+    )
     endpoint_url: str | None = Field(
         default=None,
         description="Send every AWS call to this endpoint; unset: `AWS_ENDPOINT_URL`, else "
@@ -413,14 +448,25 @@ class Config(Strict):
             return InputError(located, path="<defaults>")
         return self._doc.error(located, path)
 
-    @field_validator("regions")
+    _regions_shape = field_validator("regions")(check_regions)
+
+    @field_validator("accounts")
     @classmethod
-    def _regions_look_like_regions(cls, value: list[str]) -> list[str]:
-        for region in value:
-            parts = region.split("-")
-            if len(parts) < 3 or not parts[-1].isdigit():
-                raise ValueError(f"{region!r} is not an AWS region name such as us-west-2")
+    def _unique_accounts(cls, value: list[AccountEntry]) -> list[AccountEntry]:
+        seen: set[str] = set()
+        for entry in value:
+            if entry.id in seen:
+                raise ValueError(f"account {entry.id} is listed twice")
+            seen.add(entry.id)
         return value
+
+    @model_validator(mode="after")
+    def _one_way_to_name_accounts(self) -> Config:
+        if self.accounts and self.organization.discover:
+            raise ValueError(
+                "accounts and organization.discover both name the accounts to scan; use one"
+            )
+        return self
 
     def all_waivers(self) -> list[Waiver]:
         """Inline waivers plus those of ``waivers_file`` (relative to the config file)."""

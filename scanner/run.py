@@ -21,10 +21,12 @@ from pathlib import Path
 
 from scanner import cancel
 from scanner.collectors import collect
+from scanner.collectors.collect import ExecutorFactory
 from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
 from scanner.enrichment import enrich
+from scanner.errors import InputError
 from scanner.history.database import default_url
 from scanner.history.drift import drift_for_run
 from scanner.history.store import Store
@@ -123,9 +125,30 @@ def _run(options: RunOptions, run_id: str) -> RunRecord:
             raise
 
 
-def _load_or_collect(options: RunOptions) -> Snapshot:
+def _executor(config: Config, store_url: str | None, run_id: str) -> ExecutorFactory | None:
+    """The Dask executor when configured (its workers hand shards back through the store)."""
+    if config.executor.kind != "dask":
+        return None
+    if store_url is None:
+        raise InputError(
+            "executor.kind dask needs the history store (the workers write their shards "
+            "there); drop --no-store",
+            path="config: executor",
+        )
+    from scanner.fanout.dask import DaskExecutor
+
+    dask = DaskExecutor(config, store_url, run_id)
+    return lambda _factories: dask
+
+
+def _load_or_collect(options: RunOptions, store_url: str | None, run_id: str) -> Snapshot:
     if options.snapshot_path is None:
-        return collect(options.config, regions=options.regions, progress=options.progress)
+        return collect(
+            options.config,
+            regions=options.regions,
+            progress=options.progress,
+            executor=_executor(options.config, store_url, run_id),
+        )
     snapshot = Snapshot.load(options.snapshot_path)
     log.info("loaded snapshot %s", options.snapshot_path)
     for missing in record_unrecorded(snapshot):
@@ -147,7 +170,8 @@ def _scan(
     store: Store | None,
 ) -> RunRecord:
     config = options.config
-    snapshot = _load_or_collect(options)
+    url = store_url(config, options.store) if store is not None else None
+    snapshot = _load_or_collect(options, url, run_id)
     cancel.check()
     findings, states = apply_waivers(
         evaluate_snapshot(snapshot, config, ruleset),

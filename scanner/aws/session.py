@@ -94,11 +94,14 @@ class ClientFactory:
     reused by every worker.
     """
 
-    def __init__(self, config: Config, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self, config: Config, session: boto3.Session | None = None, *, register: bool = True
+    ) -> None:
         self.config = config
         self.session = session if session is not None else make_session(config)
         self._botocore_config = client_config(config)
-        _keep_out_of_logs(self.session)
+        if register:  # assumed sessions register each set of credentials as it arrives
+            _keep_out_of_logs(self.session)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
 

@@ -1,90 +1,40 @@
-"""``collect()``: run every enabled collector across the account's regions into a Snapshot.
+"""``collect()``: every enabled collector in every scanned account and region, into a Snapshot.
 
 Order of work:
 
-1. Preflight, once: the account id (STS GetCallerIdentity, which also gives the partition)
-   and, when neither the caller nor config names regions, the enabled regions (EC2
-   DescribeRegions).  If the preflight fails (an AWS error, or an answer without the
-   account id or a region name: ``MalformedResponse``) nothing can be attributed correctly,
-   so every collector in every scope records that failure as its ``error`` outcome.
-2. One task per (collector, region) for regional collectors and one per global collector,
-   run on a thread pool of ``collectors.concurrency`` workers.  Workers share one
-   :class:`ClientFactory` (clients are thread-safe; the session is guarded by a lock).
-3. Results are merged into the Snapshot on the calling thread only, so the snapshot never
-   needs locking.
+1. The plan (:func:`scanner.collectors.accounts.plan_scan`): who the credentials are, which
+   accounts to scan (theirs, the ``accounts:`` list or the organization's) and, for an
+   organization, its one Organizations read.  When the identity cannot be read nothing can
+   be attributed correctly, so every collector in every scope records that failure as its
+   ``error`` outcome.
+2. The preflight of each account (assume its role, find its regions), on a thread pool.
+   An account that cannot be reached gets an ``error`` outcome on every collector, naming
+   AssumeRole and AWS's reason; the other accounts go on.
+3. The fan-out (:mod:`scanner.collectors.fanout`): one unit per (account, region,
+   collector), run by the executor (threads here by default; Dask workers with
+   ``executor.kind: dask``); each unit's shard is merged on this thread as it arrives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
-from scanner.aws.errors import ErrorInfo, classify
-from scanner.aws.session import ClientFactory, global_region_for
-from scanner.collectors.engine import run_collector, scope_outcome
-from scanner.collectors.normalize import MalformedResponse
-from scanner.collectors.paging import call, pages
+from scanner.aws.session import ClientFactory
+from scanner.collectors.accounts import AccountScan, ScanPlan, plan_scan, preflight
+from scanner.collectors.fanout import Executor, LocalExecutor, ScopeJob, plan_account
 from scanner.collectors.registry import COLLECTORS
-from scanner.collectors.specs import CollectorSpec, Record, Scope
+from scanner.collectors.shards import Shard
 from scanner.config import Config
-from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot, utc_now
+from scanner.model.snapshot import Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
 
 STAGE = "collect"
-UNKNOWN_ACCOUNT = "unknown"
+ACCOUNTS_STAGE = "accounts"
 
-
-class _PreflightFailed(Exception):
-    def __init__(self, operation: str, info: ErrorInfo) -> None:
-        super().__init__(info.message)
-        self.operation = operation
-        self.info = info
-
-
-def _text(value: Any, what: str) -> str:
-    """A non-empty string from an answer, else :class:`MalformedResponse` naming the field."""
-    if not isinstance(value, str) or not value:
-        raise MalformedResponse(f"answer has no {what}")
-    return value
-
-
-def _identity(factory: ClientFactory) -> tuple[str, str]:
-    """(account id, partition) of the credentials in use.
-
-    The answer is read inside the ``try``: a malformed one (no ``Account``, an ``Arn``
-    without a partition) must become a recorded preflight failure, not a crash of the scan.
-    """
-    try:
-        answer = call(factory.client("sts", factory.default_region), "GetCallerIdentity", {})
-        account = _text(answer.get("Account"), "Account")
-        arn = _text(answer.get("Arn"), "Arn").split(":")
-        return account, _text(arn[1] if len(arn) > 1 else None, "partition in Arn")
-    except Exception as exc:  # recorded on every collector by the caller
-        raise _PreflightFailed("GetCallerIdentity", classify(exc)) from exc
-
-
-def _enabled_regions(factory: ClientFactory) -> list[str]:
-    """Regions enabled for the account; a malformed answer is a preflight failure.
-
-    An account always has enabled regions, so an answer listing none is malformed too:
-    falling back to one region would leave the others unscanned behind a complete report.
-    """
-    try:
-        client = factory.client("ec2", factory.default_region)
-        answer = pages(client, "DescribeRegions", {"AllRegions": False})
-        regions = sorted(
-            {
-                _text(r.get("RegionName") if isinstance(r, dict) else None, "RegionName")
-                for page in answer
-                for r in page.get("Regions") or []
-            }
-        )
-        if not regions:
-            raise MalformedResponse("answer lists no Regions")
-        return regions
-    except Exception as exc:  # recorded on every collector by the caller
-        raise _PreflightFailed("DescribeRegions", classify(exc)) from exc
+ExecutorFactory = Callable[[dict[str, ClientFactory]], Executor]
+"""Makes the executor once the accounts are reached (given their client factories)."""
 
 
 def disabled_collectors(config: Config) -> set[str]:
@@ -104,28 +54,36 @@ def disabled_collectors(config: Config) -> set[str]:
     return {name for name, spec in COLLECTORS.items() if name in wanted or spec.service in wanted}
 
 
-def scopes_for(
-    spec: CollectorSpec, account: str, partition: str, regions: list[str], global_region: str
-) -> list[Scope]:
-    """The scopes one collector runs in: once per account if global, else once per region."""
-    if spec.is_global:
-        return [Scope(account, GLOBAL_REGION, global_region, partition, tuple(regions))]
-    return [Scope(account, r, r, partition, tuple(regions)) for r in regions]
-
-
-def _plain_outcome(
-    spec: CollectorSpec, scope: Scope, status: OutcomeStatus, failure: _PreflightFailed | None
-) -> CollectorOutcome:
-    if failure is None:
-        return scope_outcome(spec, scope, status)
-    return scope_outcome(
-        spec,
-        scope,
-        status,
-        error_code=failure.info.code,
-        error_message=failure.info.message,
-        operation=failure.operation,
-    )
+def _reach_all(
+    plan: ScanPlan,
+    base: ClientFactory,
+    wanted: tuple[str, ...],
+    workers: int,
+    progress: Progress,
+) -> tuple[list[AccountScan], dict[str, ClientFactory]]:
+    """Every account's preflight, in plan order (module docstring, step 2)."""
+    if plan.caller_failure is not None:
+        failed = plan.caller_failure
+        regions = wanted or (base.default_region,)
+        return [
+            AccountScan(t, plan.partition, t.regions or regions, failed) for t in plan.targets
+        ], {}
+    many = plan.multi_account
+    if many:
+        progress.start(ACCOUNTS_STAGE, len(plan.targets))
+    scans: list[AccountScan] = []
+    factories: dict[str, ClientFactory] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight") as pool:
+        results = pool.map(lambda t: preflight(base, t, wanted, plan.partition), plan.targets)
+        for scan, factory in results:
+            scans.append(scan)
+            if factory is not None:
+                factories[scan.account_id] = factory
+            if many:
+                progress.advance(ACCOUNTS_STAGE, scan.account_id)
+    if many:
+        progress.finish(ACCOUNTS_STAGE)
+    return scans, factories
 
 
 def collect(
@@ -134,80 +92,60 @@ def collect(
     regions: list[str] | None = None,
     progress: Progress | None = None,
     factory: ClientFactory | None = None,
+    executor: ExecutorFactory | None = None,
 ) -> Snapshot:
-    """Collect the estate visible to ``config``'s credentials into a new :class:`Snapshot`.
+    """Collect the accounts ``config`` names into a new :class:`Snapshot`.
 
-    ``regions``: this list if given, else ``config.regions``, else every enabled region.
-    Never raises for AWS failures (they are outcomes); raises :class:`InputError` for bad
-    configuration (unknown profile, unknown collector name in ``collectors.disabled``).
+    ``regions``: this list if given (for every account), else an ``accounts:`` entry's own
+    ``regions``, else ``config.regions``, else each account's enabled regions.  Never
+    raises for AWS failures (they are outcomes); raises :class:`InputError` for bad
+    configuration (unknown profile, unknown collector in ``collectors.disabled``, a listed
+    account that cannot be reached).  ``executor`` defaults to the local thread pool.
     """
     progress = progress or NullProgress()
     disabled = disabled_collectors(config)
-    factory = factory or ClientFactory(config)
-    snapshot = Snapshot()
-    wanted = list(regions or config.regions)
-    failure: _PreflightFailed | None = None
-    account, partition = UNKNOWN_ACCOUNT, "aws"
-    try:
-        account, partition = _identity(factory)
-        if not wanted:
-            wanted = _enabled_regions(factory)
-    except _PreflightFailed as exc:
-        failure = exc
-    if not wanted:
-        wanted = [factory.default_region]
-    snapshot.accounts, snapshot.regions, snapshot.partition = [account], wanted, partition
-    global_region = global_region_for(wanted[0])
-
-    tasks: list[tuple[CollectorSpec, Scope]] = [
-        (spec, scope)
-        for spec in COLLECTORS.values()
-        for scope in scopes_for(spec, account, partition, wanted, global_region)
-    ]
-    progress.start(STAGE, len(tasks))
-    runnable: list[tuple[CollectorSpec, Scope]] = []
-    for spec, scope in tasks:
-        if failure is not None or spec.name in disabled:
-            status = OutcomeStatus.ERROR if failure is not None else OutcomeStatus.DISABLED
-            snapshot.record(_plain_outcome(spec, scope, status, failure))
-            progress.advance(STAGE, f"{spec.name} {scope.region}")
-        else:
-            runnable.append((spec, scope))
-    _run_all(runnable, factory, config.collectors.concurrency, snapshot, progress.advance)
+    base = factory or ClientFactory(config)
+    wanted = tuple(regions or config.regions)
+    plan = plan_scan(config, base)
+    if regions:
+        plan.targets = [replace(t, regions=()) for t in plan.targets]
+    scans, factories = _reach_all(plan, base, wanted, config.collectors.concurrency, progress)
+    snapshot = _new_snapshot(plan, scans)
+    decided: list[Shard] = [] if plan.organization is None else [plan.organization]
+    jobs: list[ScopeJob] = []
+    for scan in scans:
+        now, scan_jobs = plan_account(scan, plan, disabled)
+        decided += now
+        jobs += scan_jobs
+    progress.start(STAGE, len(decided) + sum(len(j.collectors) for j in jobs))
+    for shard in decided:
+        shard.merge_into(snapshot)
+        progress.advance(STAGE, _label(shard))
+    make = executor or (
+        lambda made: LocalExecutor(
+            made, config.collectors.concurrency, config.collectors.service_concurrency
+        )
+    )
+    for shard in make(factories).run(jobs):
+        shard.merge_into(snapshot)
+        progress.advance(STAGE, _label(shard))
     progress.finish(STAGE)
     snapshot.collectors.sort(key=lambda o: (o.account_id, o.region, o.collector))
     snapshot.finished_at = utc_now()
     return snapshot
 
 
-def _run_all(
-    tasks: list[tuple[CollectorSpec, Scope]],
-    factory: ClientFactory,
-    workers: int,
-    snapshot: Snapshot,
-    advance: Callable[[str, str], None],
-) -> None:
-    if not tasks:
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
-    try:
-        futures = {
-            pool.submit(run_collector, spec, factory, scope): (spec, scope) for spec, scope in tasks
-        }
-        for future in as_completed(futures):
-            spec, scope = futures[future]
-            outcome, records = future.result()  # run_collector never raises for AWS errors
-            snapshot.record(outcome)
-            _store(snapshot, scope, records)
-            advance(STAGE, f"{spec.name} {scope.region}")
-    except BaseException:
-        # Interrupted (SIGTERM, Ctrl-C) or failed: start no queued collector, so no new AWS
-        # call is made; the ones in flight finish their current call and are dropped.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+def _label(shard: Shard) -> str:
+    o = shard.outcome
+    return f"{o.collector} {o.account_id}/{o.region}"
 
 
-def _store(snapshot: Snapshot, scope: Scope, records: list[Record]) -> None:
-    for rec in records:
-        snapshot.add(scope.account_id, scope.region, rec.type, rec.id, rec.data, rec.arn)
+def _new_snapshot(plan: ScanPlan, scans: list[AccountScan]) -> Snapshot:
+    """The snapshot's header: the scanned accounts, their regions, the partition."""
+    regions: list[str] = list(dict.fromkeys(r for scan in scans for r in scan.regions))
+    snapshot = Snapshot(
+        accounts=[scan.account_id for scan in scans], regions=regions, partition=plan.partition
+    )
+    if any(list(scan.regions) != regions for scan in scans):
+        snapshot.account_regions = {scan.account_id: list(scan.regions) for scan in scans}
+    return snapshot

@@ -10,8 +10,8 @@ collected.  Before such a snapshot is evaluated, every missing outcome is record
 
 from __future__ import annotations
 
-from scanner.collectors.collect import scopes_for
 from scanner.collectors.engine import scope_outcome
+from scanner.collectors.fanout import scopes_for
 from scanner.collectors.registry import COLLECTORS
 from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
 
@@ -24,7 +24,9 @@ def record_unrecorded(snapshot: Snapshot) -> list[CollectorOutcome]:
     added: list[CollectorOutcome] = []
     for account in snapshot.accounts:
         for spec in COLLECTORS.values():
-            scopes = scopes_for(spec, account, snapshot.partition, snapshot.regions, GLOBAL_REGION)
+            scopes = scopes_for(
+                spec, account, snapshot.partition, snapshot.regions_of(account), GLOBAL_REGION
+            )
             for scope in scopes:
                 if (spec.name, scope.account_id, scope.region) in seen:
                     continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from scanner.aws.errors import ErrorKind
 from scanner.collectors.normalize import decode_iam_documents, zone_could_answer
-from scanner.collectors.organizations import parent_path
+from scanner.collectors.organizations import organization_accounts
 from scanner.collectors.specs import (
     BulkTags,
     CollectorSpec,
@@ -434,8 +434,13 @@ COLLECTORS: dict[str, CollectorSpec] = {
                 ),
             ),
             is_global=True,
-            extra=parent_path,
-            extra_operations=("ListParents",),
+            extra=organization_accounts,
+            extra_operations=(
+                "ListParents",
+                "ListRoots",
+                "ListOrganizationalUnitsForParent",
+                "ListAccountsForParent",
+            ),
             extra_types=("organizations:account",),
             not_collected_kinds=_NOT_AVAILABLE_TO_MEMBERS,
         ),

@@ -34,6 +34,10 @@ class Scope:
     api_region: str
     partition: str
     regions: tuple[str, ...]
+    org_wide: bool = False
+    """Organizations only: list every account of the organization with its OU path (an
+    organization scan reads this once, in the management or delegated-admin account), not
+    only the scanned account's own path."""
 
 
 @dataclass(frozen=True)

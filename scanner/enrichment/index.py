@@ -42,5 +42,12 @@ class SnapshotIndex:
         return self.in_scope(account_id, GLOBAL_REGION, rtype)
 
     def accounts(self) -> list[str]:
-        """Every account named by the snapshot or holding resources."""
-        return sorted(set(self.snapshot.accounts) | set(self.snapshot.resources))
+        """The scanned accounts; for a snapshot that names none, those holding resources.
+
+        Not every account holding resources: an organization scan keeps the management
+        account's Organizations data (the SCPs, every account's OU path) even when that
+        account itself is excluded from the scan, and it must not be judged unscanned.
+        """
+        if self.snapshot.accounts:
+            return sorted(set(self.snapshot.accounts))
+        return sorted(self.snapshot.resources)

@@ -27,7 +27,7 @@ from scanner.history.schema import HEAD_REVISION
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_FILE = "history.db"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 # ":password@" in a URL that cannot be parsed, hidden before the text is shown.
 _PASSWORD = re.compile(r":[^:/@]*@")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest schema revision this build knows; a store at a later one is refused."""
 
 TS = sa.DateTime(timezone=True)
@@ -206,3 +206,18 @@ ticket_syncs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Index("ix_ticket_syncs_target", "target", "seq"),
 )
+
+
+collection_shards = sa.Table(
+    "collection_shards",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("region", sa.String(32), primary_key=True),
+    sa.Column("collector", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("resource_count", sa.Integer, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("written_at", TS, nullable=False),
+)
+"""Dask workers' collection shards until the scan merges them (migration 0005)."""

@@ -676,6 +676,7 @@ class Store:
             tool_version=meta.get("tool_version", "unknown"),
             schema_version=meta.get("schema_version", 1),
             collectors=[CollectorOutcome.from_dict(o) for o in m["collectors"]],
+            account_regions=dict(meta.get("account_regions") or {}),
         )
         for (acct, region, rtype, rid), h in sorted(hashes.items()):
             body = contents[h]
@@ -850,6 +851,7 @@ def snapshot_meta(snap: Snapshot) -> dict[str, Any]:
         "started_at": snap.started_at,
         "finished_at": snap.finished_at,
         "partition": snap.partition,
+        **({"account_regions": snap.account_regions} if snap.account_regions else {}),
     }
 
 

@@ -38,7 +38,7 @@ from scanner.iam.paths import (
     paths_by_notebook,
 )
 from scanner.iam.policy import Policy, parse_policy, parse_policy_any
-from scanner.model.snapshot import OutcomeStatus, Snapshot
+from scanner.model.snapshot import GLOBAL_REGION, OutcomeStatus, Snapshot
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
 DOMAIN_PRESIGN = "sagemaker:CreatePresignedDomainUrl"
@@ -304,7 +304,8 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
     out: dict[str, OrgView] = {}
     for acct in accounts:
         status = _org_status(snapshot, acct)
-        orgs = list(snapshot.iter_resources(ORG_TYPE, account_id=acct))
+        source = _org_source(snapshot, acct)
+        orgs = list(snapshot.iter_resources(ORG_TYPE, account_id=source))
         if status != "collected":
             out[acct] = OrgView(acct, status)
             continue
@@ -315,15 +316,24 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
         base = OrgView(
             acct, "collected", org_id=org.get("Id"), management_account=org.get("MasterAccountId")
         )
-        out[acct] = _with_levels(base, snapshot, scps)
+        out[acct] = _with_levels(base, snapshot, scps, source)
     return out
 
 
-def _with_levels(view: OrgView, snapshot: Snapshot, scps: dict[str, list[_Scp]]) -> OrgView:
-    records = [
-        r for r in snapshot.iter_resources("organizations:account", account_id=view.account_id)
-    ]
-    path = records[0].data.get("ParentPath") if records else None
+def _org_source(snapshot: Snapshot, account_id: str) -> str:
+    """The account whose Organizations data covers ``account_id``: a member of an
+    organization scan reads the management account's (``source_account``), others their own."""
+    for o in snapshot.collectors:
+        if o.account_id == account_id and ORG_TYPE in o.resource_types and o.source_account:
+            return o.source_account
+    return account_id
+
+
+def _with_levels(
+    view: OrgView, snapshot: Snapshot, scps: dict[str, list[_Scp]], source: str
+) -> OrgView:
+    record = snapshot.get(source, GLOBAL_REGION, "organizations:account", view.account_id)
+    path = record.data.get("ParentPath") if record is not None else None
     if not isinstance(path, list):
         return replace(view, problems=("the account's organization path was not collected",))
     level_ids = (*(str(x) for x in path), view.account_id)

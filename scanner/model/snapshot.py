@@ -13,6 +13,7 @@ Layout (JSON, stored gzip-compressed)::
       "partition": "aws",
       "accounts": ["111122223333"],
       "regions": ["us-west-2"],
+      "account_regions": {"111122223333": ["us-west-2"]},   (when accounts differ)
       "collectors": [CollectorOutcome, ...],
       "resources": {account: {region: {type: {id: {"arn": str|null, "data": {...}}}}}}
     }
@@ -75,10 +76,15 @@ class CollectorOutcome:
     error_message: str | None = None
     operation: str | None = None
     duration_s: float = 0.0
+    source_account: str | None = None
+    """Set when the data was read once in another account for this one: a member's
+    Organizations data, read in the management account of an organization scan."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["status"] = str(self.status)
+        if self.source_account is None:  # as every snapshot before organization scans
+            del out["source_account"]
         return out
 
     @classmethod
@@ -95,6 +101,12 @@ _RESOURCE_DEPTH = 4
 def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{where} is not a list of strings")
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("account_regions is not an object")
     return value
 
 
@@ -144,6 +156,14 @@ class Snapshot:
     resources: dict[str, dict[str, dict[str, dict[str, dict[str, Any]]]]] = field(
         default_factory=dict
     )
+    account_regions: dict[str, list[str]] = field(default_factory=dict)
+    """The regions scanned in each account, where an organization scan's accounts differ
+    (per-account ``regions``, or each account's own enabled regions); an account not
+    listed was scanned in :attr:`regions`."""
+
+    def regions_of(self, account_id: str) -> list[str]:
+        """The regions scanned in one account."""
+        return self.account_regions.get(account_id, self.regions)
 
     # -- building ---------------------------------------------------------------------
     def add(
@@ -217,6 +237,7 @@ class Snapshot:
             "partition": self.partition,
             "accounts": self.accounts,
             "regions": self.regions,
+            **({"account_regions": self.account_regions} if self.account_regions else {}),
             "collectors": [o.to_dict() for o in self.collectors],
             "resources": self.resources,
         }
@@ -237,6 +258,10 @@ class Snapshot:
             return cls(
                 accounts=_strings(data["accounts"], "accounts"),
                 regions=_strings(data["regions"], "regions"),
+                account_regions={
+                    str(k): _strings(v, f"account_regions.{k}")
+                    for k, v in _mapping(data.get("account_regions", {})).items()
+                },
                 partition=data.get("partition", "aws"),
                 started_at=data["started_at"],
                 finished_at=data.get("finished_at"),
