@@ -177,12 +177,14 @@ def test_config_reference_command_prints_the_reference() -> None:
 
 
 def test_example_config_blocks_are_valid_once_uncommented(tmp_path: Path) -> None:
-    """config.yaml's commented log_level/schedule/notify/tickets examples are what a user
-    pastes."""
+    """config.yaml's commented log_level/schedule/notify/tickets/organization/executor
+    examples are what a user pastes."""
     text = (REPO / "config.yaml").read_text()
     start, end = text.index("# log_level:"), text.index("# History:")
     block = [
-        line[2:] if re.match(r"# (log_level|schedule|notify|tickets|  )", line) else line
+        line[2:]
+        if re.match(r"# (log_level|schedule|notify|tickets|organization|executor|  )", line)
+        else line
         for line in text[start:end].splitlines()
     ]
     path = tmp_path / "config.yaml"
@@ -191,8 +193,11 @@ def test_example_config_blocks_are_valid_once_uncommented(tmp_path: Path) -> Non
     assert config.schedule.metrics_file is not None
     assert [t.kind for t in config.notify.targets] == ["webhook", "smtp"]
     assert [t.kind for t in config.tickets.targets] == ["jira"]
+    assert config.organization.discover and config.organization.include_ous
+    assert config.executor.kind == "dask"
     shipped = load_config(REPO / "config.yaml")  # as shipped: commented out
     assert shipped.notify.targets == [] and shipped.tickets.targets == []
+    assert not shipped.organization.discover and shipped.executor.kind == "local"
 
 
 # -- discriminated-union locations ----------------------------------------------------------

@@ -24,6 +24,8 @@ from scanner.model.finding import Finding, Status
 from scanner.model.snapshot import GLOBAL_REGION, OutcomeStatus, Snapshot
 from scanner.orgconf import ExecutorConfig
 from scanner.run import RunOptions, evaluate_snapshot, run
+from tests.clikit import run_cli
+from tests.faultproxy import FaultProxy
 from tests.orgkit import Org, attach_scp, break_role, build_org
 
 REGION = "us-east-1"
@@ -260,3 +262,65 @@ def test_dask_needs_the_store(moto: MotoServer, tmp_path: Any) -> None:
     config = Config(endpoint_url=moto.url, regions=[REGION], executor={"kind": "dask"})
     with pytest.raises(InputError, match="needs the history store"):
         run(RunOptions(config=config, output_dir=tmp_path, use_store=False))
+
+
+def test_one_command_scans_the_organization_and_names_the_unreachable_account(
+    moto: MotoServer, org: Org, tmp_path: Any
+) -> None:
+    broken = org.members[2]
+    break_role(org, broken)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"regions: [{REGION}]\n"
+        f"endpoint_url: {moto.url}\n"
+        "organization:\n  discover: true\n"
+        "collectors:\n  disabled: [directconnect, cloudtrail, route53resolver]\n"
+    )
+    done = run_cli("scan", "--config", str(config), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 3, done.stderr
+    lines = [line for line in done.stdout.splitlines() if f"account {broken}:" in line]
+    assert len(lines) == 1, done.stdout
+    assert "failed on AssumeRole: AccessDenied" in lines[0]
+    assert f"arn:aws:iam::{broken}:role/OrganizationAccountAccessRole" in lines[0]
+    for account in set(org.accounts) - {broken}:
+        assert f"account {account}:" not in done.stdout
+
+
+def test_assumed_credentials_refresh_themselves_before_they_expire(
+    moto: MotoServer, org: Org, tmp_path: Any
+) -> None:
+    """900-second sessions sit inside botocore's refresh window from the start, so every
+    use refreshes: a scan that outlived its credentials would be the same calls.  (A lone
+    member reads its own Organizations data, which moto answers unlike AWS: off here.)"""
+    with FaultProxy(moto.url) as proxy:
+        config = Config(
+            endpoint_url=proxy.url,
+            regions=[REGION],
+            accounts=[
+                {
+                    "id": org.members[0],
+                    "role_arn": org.role_arn(org.members[0]),
+                    "duration_seconds": 900,
+                }
+            ],
+            collectors={
+                "disabled": ["directconnect", "cloudtrail", "route53resolver", "organizations"]
+            },
+        )
+        snap = _scan(config, tmp_path).snapshot
+        assumed = proxy.counts["AssumeRole"]
+    assert snap.failed_outcomes() == []
+    assert [n.id for n in snap.iter_resources("sagemaker:notebook-instance")] == ["nb"]
+    assert assumed > 1
+
+
+def test_a_long_session_is_assumed_once(moto: MotoServer, org: Org, tmp_path: Any) -> None:
+    with FaultProxy(moto.url) as proxy:
+        config = Config(
+            endpoint_url=proxy.url,
+            regions=[REGION],
+            accounts=[{"id": org.members[0], "role_arn": org.role_arn(org.members[0])}],
+            collectors={"disabled": ["directconnect", "cloudtrail", "route53resolver"]},
+        )
+        _scan(config, tmp_path)
+        assert proxy.counts["AssumeRole"] == 1

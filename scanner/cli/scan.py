@@ -64,6 +64,27 @@ def describe_failure(outcome: CollectorOutcome) -> str:
     )
 
 
+def failure_lines(failed: list[CollectorOutcome]) -> list[str]:
+    """The failed collectors, one line each, except that the collectors of one account that
+    failed alike (a role that cannot be assumed fails them all) share one line naming the
+    account, the operation and AWS's reason."""
+    groups: dict[tuple[str, str | None, str | None, str | None], list[CollectorOutcome]] = {}
+    for o in failed:
+        groups.setdefault((o.account_id, o.operation, o.error_code, o.error_message), []).append(o)
+    lines: list[str] = []
+    for (account, operation, code, message), members in groups.items():
+        if len(members) == 1:
+            lines.append(describe_failure(members[0]))
+            continue
+        regions = sorted({o.region for o in members})
+        lines.append(
+            f"account {account}: {len(members)} collectors in {', '.join(regions)} failed"
+            + (f" on {operation}" if operation else "")
+            + f": {code} {message}"
+        )
+    return lines
+
+
 def print_summary(record: RunRecord, config: Config) -> None:
     """Human summary on stdout (or one JSON log line for the nightly job)."""
     summary = record.summary()
@@ -111,8 +132,8 @@ def print_summary(record: RunRecord, config: Config) -> None:
             "[bold magenta]INCOMPLETE:[/bold magenta] some data could not be collected or "
             "evaluated; see the ERROR findings. Nothing marked ERROR was checked."
         )
-        for outcome in record.snapshot.failed_outcomes():
-            console.print(f"  {describe_failure(outcome)}")
+        for line in failure_lines(record.snapshot.failed_outcomes()):
+            console.print(f"  {line}", soft_wrap=True, markup=False)
     print_waivers(console, record)
     print_drift(console, record.drift)
     for fmt, path in record.reports.items():
@@ -250,8 +271,8 @@ def collect(
     click.echo(
         f"snapshot written: {output} ({len(snap.collectors)} collector runs, {len(failed)} failed)"
     )
-    for outcome in failed:
-        click.echo(f"  failed: {describe_failure(outcome)}")
+    for line in failure_lines(failed):
+        click.echo(f"  failed: {line}")
     sys.exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
 
 
