@@ -213,6 +213,7 @@ PATCHED_CLI = """\
 import os, signal, sys
 import scanner.cli.app as app_mod
 import scanner.collectors.collect
+import scanner.collectors.fanout as fanout_mod
 import scanner.history.store as store_mod
 import scanner.run as run_mod
 
@@ -235,7 +236,8 @@ app_mod.main()
 def patched_cli_args(patch: str, *args: str) -> list[str]:
     """argv for ``scanner ARGS`` in a Python that first applies ``patch`` (Python source
     run after ``die(where)``, which prints ``KILLPOINT where`` and SIGKILLs the process,
-    and the modules ``app_mod``, ``collect_mod``, ``store_mod`` and ``run_mod``)."""
+    and the modules ``app_mod``, ``collect_mod``, ``fanout_mod``, ``store_mod`` and
+    ``run_mod``)."""
     return [sys.executable, "-c", PATCHED_CLI.format(patch=patch), *args]
 
 

@@ -271,12 +271,12 @@ def term(signum, frame):
     state["term"] = True
     orig_term(signum, frame)
 app_mod._terminate = term
-orig_as_completed = collect_mod.as_completed
+orig_as_completed = fanout_mod.as_completed
 def as_completed(futures):
     print("COLLECTING %d tasks" % len(futures), flush=True)
     return orig_as_completed(futures)
-collect_mod.as_completed = as_completed
-orig_collector = collect_mod.run_collector
+fanout_mod.as_completed = as_completed
+orig_collector = fanout_mod.run_collector
 def patched(spec, factory, scope):
     state["calls"] += 1
     if state["term"]:
@@ -287,7 +287,7 @@ def patched(spec, factory, scope):
                 break
             time.sleep(0.1)
     return orig_collector(spec, factory, scope)
-collect_mod.run_collector = patched
+fanout_mod.run_collector = patched
 """
 
 

@@ -11,10 +11,13 @@ path in the prod members, and only there.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.demo import builders
 from scanner.demo.server import MotoServer
@@ -148,8 +151,19 @@ def test_an_account_whose_role_cannot_be_assumed_is_error_and_the_others_go_on(
 ) -> None:
     broken = org.members[1]
     break_role(org, broken)
-    record = _scan(_config(moto), tmp_path)
+    record = run(
+        RunOptions(
+            config=_config(moto), output_dir=tmp_path, formats=["json", "html"], use_store=False
+        )
+    )
     assert int(record.exit_code) == 3
+    [unreachable] = record.unreachable_accounts  # named once, with the reason
+    assert unreachable["account_id"] == broken
+    assert (unreachable["operation"], unreachable["error_code"]) == ("AssumeRole", "AccessDenied")
+    document = json.loads(Path(record.reports["json"]).read_text())
+    assert document["run"]["unreachable_accounts"] == [unreachable]
+    html = Path(record.reports["html"]).read_text()
+    assert 'id="unreachable-accounts"' in html and f"<b>{broken}</b>" in html
     snap = record.snapshot
     mine = [o for o in snap.collectors if o.account_id == broken]
     assert mine and all(o.status is OutcomeStatus.ERROR for o in mine)
@@ -324,3 +338,48 @@ def test_a_long_session_is_assumed_once(moto: MotoServer, org: Org, tmp_path: An
         )
         _scan(config, tmp_path)
         assert proxy.counts["AssumeRole"] == 1
+
+
+def test_an_account_list_scans_each_account_in_its_own_regions(
+    moto: MotoServer, org: Org, tmp_path: Any
+) -> None:
+    member = org.members[2]
+    config = Config(
+        endpoint_url=moto.url,
+        regions=[REGION],
+        accounts=[
+            {"id": org.management_id},  # the credentials' own account: no role
+            {"id": member, "role_arn": org.role_arn(member), "regions": [REGION, "us-west-2"]},
+        ],
+        collectors={"disabled": ["directconnect", "cloudtrail", "route53resolver"]},
+    )
+    record = _scan(config, tmp_path)
+    snap = record.snapshot
+    assert snap.account_regions == {
+        org.management_id: [REGION],
+        member: [REGION, "us-west-2"],
+    }
+    assert {o.region for o in snap.collectors if o.account_id == org.management_id} == {
+        REGION,
+        GLOBAL_REGION,
+    }
+    assert "us-west-2" in {o.region for o in snap.collectors if o.account_id == member}
+    # The member's SCPs came from the management account's one read (the list holds it).
+    member_org = [
+        o for o in snap.collectors if o.account_id == member and o.collector == "organizations"
+    ]
+    assert [o.source_account for o in member_org] == [org.management_id]
+    scp = _by(record.findings, "org-scp-enforces-vpc-endpoint")
+    assert scp[member].status is Status.FAIL  # sandbox: no SCP closes it
+    # Stored and read back, the snapshot is complete as it is: no region is "unrecorded".
+    reloaded = Snapshot.load(snap.save(tmp_path / "snap.json.gz"))
+    assert reloaded.account_regions == snap.account_regions
+    assert record_unrecorded(reloaded) == []
+
+
+def test_a_listed_account_without_a_role_must_be_the_credentials_own(
+    moto: MotoServer, org: Org, tmp_path: Any
+) -> None:
+    config = Config(endpoint_url=moto.url, regions=[REGION], accounts=[{"id": org.members[0]}])
+    with pytest.raises(InputError, match="needs a role_arn"):
+        _scan(config, tmp_path)

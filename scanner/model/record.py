@@ -20,6 +20,10 @@ from scanner.model.finding import Finding, Severity, Status, at_or_above
 from scanner.model.snapshot import Snapshot
 
 
+ACCOUNT_OPERATIONS = ("AssumeRole", "GetCallerIdentity", "DescribeRegions")
+"""Calls a whole account depends on: when one fails, nothing in the account is read."""
+
+
 class RunStatus(StrEnum):
     """A run's state in the history store.
 
@@ -68,6 +72,32 @@ class RunRecord:
     def collector_errors(self) -> list[dict[str, Any]]:
         """Collectors that failed, as dicts for reports."""
         return [o.to_dict() for o in self.snapshot.failed_outcomes()]
+
+    @property
+    def unreachable_accounts(self) -> list[dict[str, Any]]:
+        """Accounts nothing could be read in: every collector there failed on the same call
+        the whole account depends on (a role that cannot be assumed, say), for the report to
+        name once per account rather than once per collector."""
+        by_account: dict[str, list[Any]] = {}
+        for o in self.snapshot.collectors:
+            by_account.setdefault(o.account_id, []).append(o)
+        out: list[dict[str, Any]] = []
+        for account, outcomes in sorted(by_account.items()):
+            reasons = {(o.status, o.operation, o.error_code, o.error_message) for o in outcomes}
+            if len(reasons) != 1:
+                continue
+            status, operation, code, message = reasons.pop()
+            if str(status) == "error" and operation in ACCOUNT_OPERATIONS:
+                out.append(
+                    {
+                        "account_id": account,
+                        "operation": operation,
+                        "error_code": code,
+                        "error_message": message,
+                        "collectors": len(outcomes),
+                    }
+                )
+        return out
 
     @property
     def error_findings(self) -> list[Finding]:

@@ -43,6 +43,7 @@ def run_document(record: RunRecord) -> dict[str, Any]:
         "summary": record.summary(),
         "collectors": [o.to_dict() for o in snap.collectors],
         "collector_errors": record.collector_errors,
+        "unreachable_accounts": record.unreachable_accounts,
         "waivers": record.waivers,
     }
     if record.drift is not None:

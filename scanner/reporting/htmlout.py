@@ -472,6 +472,7 @@ def completeness(record: RunRecord) -> dict[str, Any]:
         "scopes": len(outcomes),
         "by_status": dict(sorted(by_status.items())),
         "errors": record.collector_errors,
+        "unreachable_accounts": record.unreachable_accounts,
         "not_collected": [o for o in outcomes if o["status"] == "not_collected"],
         "disabled": [o for o in outcomes if o["status"] == "disabled"],
         "error_rules": sorted(errors_by_rule.items(), key=lambda kv: (-kv[1], kv[0])),
