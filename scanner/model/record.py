@@ -19,7 +19,6 @@ from scanner.errors import ExitCode
 from scanner.model.finding import Finding, Severity, Status, at_or_above
 from scanner.model.snapshot import Snapshot
 
-
 ACCOUNT_OPERATIONS = ("AssumeRole", "GetCallerIdentity", "DescribeRegions")
 """Calls a whole account depends on: when one fails, nothing in the account is read."""
 
