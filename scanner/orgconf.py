@@ -93,7 +93,7 @@ class AccountEntry(_Assume):
         return self
 
 
-class OrganizationConfig(Strict):
+class OrganizationConfig(_Assume):
     """Discover the accounts of the AWS Organization (README, "Organizations")."""
 
     discover: bool = Field(
@@ -106,19 +106,6 @@ class OrganizationConfig(Strict):
         pattern=r"^[\w+=,.@-]{1,64}$",
         description="Role assumed in each member account (the management account is read "
         "with the scanner's own credentials)",
-    )
-    external_id: str | None = Field(
-        default=None,
-        pattern=EXTERNAL_ID,
-        min_length=2,
-        max_length=1224,
-        description="`sts:ExternalId` sent with AssumeRole",
-    )
-    session_name: str = Field(
-        default=DEFAULT_SESSION_NAME, pattern=SESSION_NAME, description="Role session name"
-    )
-    duration_seconds: int = Field(
-        default=3600, ge=900, le=43200, description="Lifetime of each assumed session"
     )
     include_ous: list[str] = Field(
         default_factory=list,

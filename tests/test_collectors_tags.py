@@ -110,6 +110,18 @@ class RecordingFactory(ClientFactory):
 # -- the specs ------------------------------------------------------------------------------
 
 
+
+def assert_failed_alone(snap: Snapshot, collector: str, code: str, operation: str) -> None:
+    """The collector's outcome is an ERROR naming ``code`` and ``operation``, and none of
+    its records were kept (a half-tagged listing must never look complete)."""
+    failed = outcome(snap, collector)
+    assert (failed.status, failed.error_code, failed.operation) == (
+        OutcomeStatus.ERROR,
+        code,
+        operation,
+    )
+    assert resources(snap, NOTEBOOK) == {}
+
 def test_the_four_sagemaker_specs_declare_bulk_tags_for_their_own_type() -> None:
     """Each reads its own resource type in bulk, keeps ListTags as the fallback, and lists
     GetResources among its operations (which the IAM policy tests read)."""
@@ -221,13 +233,7 @@ def test_arns_that_differ_only_in_case_cannot_be_attributed(proxy: FaultProxy, a
         JSON,
     )
     snap = collect_only("notebook-instance", endpoint_url=proxy.url)
-    failed = outcome(snap, "notebook-instance")
-    assert (failed.status, failed.error_code, failed.operation) == (
-        OutcomeStatus.ERROR,
-        "MalformedResponse",
-        "GetResources",
-    )
-    assert resources(snap, NOTEBOOK) == {}
+    assert_failed_alone(snap, "notebook-instance", "MalformedResponse", "GetResources")
 
 
 def test_an_exact_arn_wins_over_one_that_differs_in_case(proxy: FaultProxy, aws: Any) -> None:
@@ -294,13 +300,7 @@ def test_fallback_answer_without_its_tags_is_an_error(proxy: FaultProxy, aws: An
     proxy.fail("GetResources", ACCESS_DENIED)
     proxy.answer("ListTags", "{}", JSON)
     snap = collect_only("notebook-instance", endpoint_url=proxy.url)
-    failed = outcome(snap, "notebook-instance")
-    assert (failed.status, failed.error_code, failed.operation) == (
-        OutcomeStatus.ERROR,
-        "MalformedResponse",
-        "ListTags",
-    )
-    assert resources(snap, NOTEBOOK) == {}
+    assert_failed_alone(snap, "notebook-instance", "MalformedResponse", "ListTags")
 
 
 def test_denied_bulk_read_whose_fallback_fails_is_an_error(proxy: FaultProxy, aws: Any) -> None:
@@ -308,13 +308,7 @@ def test_denied_bulk_read_whose_fallback_fails_is_an_error(proxy: FaultProxy, aw
     proxy.fail("GetResources", ACCESS_DENIED)
     proxy.fail("ListTags", ACCESS_DENIED)
     snap = collect_only("notebook-instance", endpoint_url=proxy.url)
-    failed = outcome(snap, "notebook-instance")
-    assert (failed.status, failed.error_code, failed.operation) == (
-        OutcomeStatus.ERROR,
-        "AccessDenied",
-        "ListTags",
-    )
-    assert resources(snap, NOTEBOOK) == {}
+    assert_failed_alone(snap, "notebook-instance", "AccessDenied", "ListTags")
 
 
 # -- any other failure: the collector fails -----------------------------------------------------
@@ -337,13 +331,7 @@ def test_bulk_read_failing_otherwise_fails_the_collector(
     notebook(aws, "nb", {"team": "a"})
     proxy.fail("GetResources", fault)
     snap = collect_only("notebook-instance", endpoint_url=proxy.url)
-    failed = outcome(snap, "notebook-instance")
-    assert (failed.status, failed.error_code, failed.operation) == (
-        OutcomeStatus.ERROR,
-        fault.code,
-        "GetResources",
-    )
-    assert resources(snap, NOTEBOOK) == {}
+    assert_failed_alone(snap, "notebook-instance", fault.code, "GetResources")
     assert proxy.counts["GetResources"] == attempts
     assert proxy.counts["ListTags"] == 0
 
@@ -384,13 +372,7 @@ def test_malformed_bulk_answer_is_an_error_not_no_tags(
     notebook(aws, "nb", {"team": "a"})
     proxy.answer("GetResources", body, JSON)
     snap = collect_only("notebook-instance", endpoint_url=proxy.url)
-    failed = outcome(snap, "notebook-instance")
-    assert (failed.status, failed.error_code, failed.operation) == (
-        OutcomeStatus.ERROR,
-        "MalformedResponse",
-        "GetResources",
-    )
-    assert resources(snap, NOTEBOOK) == {}
+    assert_failed_alone(snap, "notebook-instance", "MalformedResponse", "GetResources")
 
 
 # -- the moto extension ---------------------------------------------------------------------
