@@ -110,7 +110,6 @@ class RecordingFactory(ClientFactory):
 # -- the specs ------------------------------------------------------------------------------
 
 
-
 def assert_failed_alone(snap: Snapshot, collector: str, code: str, operation: str) -> None:
     """The collector's outcome is an ERROR naming ``code`` and ``operation``, and none of
     its records were kept (a half-tagged listing must never look complete)."""
@@ -121,6 +120,7 @@ def assert_failed_alone(snap: Snapshot, collector: str, code: str, operation: st
         operation,
     )
     assert resources(snap, NOTEBOOK) == {}
+
 
 def test_the_four_sagemaker_specs_declare_bulk_tags_for_their_own_type() -> None:
     """Each reads its own resource type in bulk, keeps ListTags as the fallback, and lists

@@ -12,6 +12,7 @@ path in the prod members, and only there.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,15 @@ def test_an_account_whose_role_cannot_be_assumed_is_error_and_the_others_go_on(
 
 
 def test_include_ous_and_exclude_accounts_narrow_the_scan(
-    moto: MotoServer, org: Org, tmp_path: Any
+    moto: MotoServer, org: Org, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     prod = org.ous["prod"]
-    snap = _scan(_config(moto, include_ous=[prod]), tmp_path / "a").snapshot
+    with caplog.at_level(logging.INFO, logger="scanner.collectors.collect"):
+        snap = _scan(_config(moto, include_ous=[prod]), tmp_path / "a").snapshot
     assert sorted(snap.accounts) == sorted(org.members[:2])
+    skipped = [r.getMessage() for r in caplog.records if "not scanned" in r.getMessage()]
+    assert len(skipped) == 2  # the management account and the sandbox member, each named
+    assert any(org.members[2] in line and "include_ous" in line for line in skipped)
     snap = _scan(_config(moto, exclude_accounts=[org.members[0]]), tmp_path / "b").snapshot
     assert sorted(snap.accounts) == sorted(set(org.accounts) - {org.members[0]})
 

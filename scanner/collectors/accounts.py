@@ -54,8 +54,6 @@ class AccountTarget:
     account_id: str
     role: RoleTarget | None
     regions: tuple[str, ...] = ()
-    origin: str = "credentials"  # credentials | accounts | organization
-    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def _listed_targets(config: Config, caller: str) -> list[AccountTarget]:
                 "accounts",
                 index,
             )
-        out.append(AccountTarget(entry.id, role, tuple(entry.regions), "accounts"))
+        out.append(AccountTarget(entry.id, role, tuple(entry.regions)))
     return out
 
 
@@ -204,8 +202,7 @@ def _discovered_targets(
         if rec.id != caller:
             arn = f"arn:{partition}:iam::{rec.id}:role/{org.role_name}"
             role = RoleTarget(arn, org.session_name, org.external_id, org.duration_seconds)
-        name = rec.data.get("Name")
-        targets.append(AccountTarget(rec.id, role, (), "organization", str(name) if name else None))
+        targets.append(AccountTarget(rec.id, role))
     return targets, skipped
 
 

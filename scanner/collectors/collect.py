@@ -17,6 +17,7 @@ Order of work:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -29,6 +30,8 @@ from scanner.collectors.shards import Shard
 from scanner.config import Config
 from scanner.model.snapshot import Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
+
+log = logging.getLogger(__name__)
 
 STAGE = "collect"
 ACCOUNTS_STAGE = "accounts"
@@ -107,6 +110,14 @@ def collect(
     base = factory or ClientFactory(config)
     wanted = tuple(regions or config.regions)
     plan = plan_scan(config, base)
+    for skipped in plan.skipped:
+        log.info(
+            "organization account %s (%s) not scanned: %s",
+            skipped["account_id"],
+            skipped["name"],
+            skipped["reason"],
+            extra={"skipped_account": skipped},
+        )
     if regions:
         plan.targets = [replace(t, regions=()) for t in plan.targets]
     scans, factories = _reach_all(plan, base, wanted, config.collectors.concurrency, progress)
