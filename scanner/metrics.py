@@ -114,6 +114,18 @@ def registry_for(
     )
     _gauge(
         registry,
+        "accounts_scanned",
+        "Accounts the last run covered (reached or not).",
+        len(record.snapshot.accounts),
+    )
+    _gauge(
+        registry,
+        "accounts_unreachable",
+        "Accounts of the last run in which nothing could be read (a role not assumed).",
+        len(record.unreachable_accounts),
+    )
+    _gauge(
+        registry,
         "findings_waived",
         "Findings under an unexpired waiver in the last run.",
         summary["waived"],

@@ -230,3 +230,39 @@ def test_ticket_sync_per_target_only_when_tickets_are_configured(tmp_path: Path)
     assert value(synced, "ticket_sync_ok", target="sec-jira") == 1
     assert value(synced, "ticket_sync_ok", target="snow") == 0
     assert P + "ticket_sync_ok" not in names(plain)
+
+
+def test_accounts_scanned_and_unreachable(tmp_path: Path) -> None:
+    """An account whose every collector failed on AssumeRole counts as unreachable; one
+    failed collector elsewhere does not make its account unreachable."""
+    record = mixed(tmp_path / "a")
+    record.snapshot.accounts = [ACCOUNT, "222233334444"]
+    for collector in ("vpc", "iam"):
+        record.snapshot.record(
+            CollectorOutcome(
+                collector=collector,
+                account_id="222233334444",
+                region="us-west-2",
+                resource_types=["ec2:vpc"],
+                status=OutcomeStatus.ERROR,
+                error_code="AccessDenied",
+                error_message="could not assume arn:aws:iam::222233334444:role/Audit",
+                operation="AssumeRole",
+            )
+        )
+    record.snapshot.record(
+        CollectorOutcome(
+            collector="subnet",
+            account_id=ACCOUNT,
+            region="us-west-2",
+            resource_types=["ec2:subnet"],
+            status=OutcomeStatus.ERROR,
+            error_code="Throttling",
+            operation="DescribeSubnets",
+        )
+    )
+    path = tmp_path / "scanner.prom"
+    write(path, record)
+    assert value(path, "accounts_scanned") == 2
+    assert value(path, "accounts_unreachable") == 1
+    assert [a["account_id"] for a in record.unreachable_accounts] == ["222233334444"]
