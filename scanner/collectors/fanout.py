@@ -193,7 +193,9 @@ def run_jobs_threaded(
             future = pool.submit(run_unit, spec, factory_for(job.scan), job.scope(), limit)
             futures[future] = account
         for future in as_completed(futures):
-            account = futures[future]
+            # Dropped as soon as it is merged: the pool keeps no shard, so memory holds one
+            # snapshot, not a second copy of everything collected.
+            account = futures.pop(future)
             yield future.result()  # run_collector never raises for AWS errors
             remaining[account] -= 1
             if remaining[account] == 0:

@@ -112,7 +112,7 @@ class DaskExecutor:
         }
         try:
             for future in distributed.as_completed(futures, loop=self._client.loop):
-                job = futures[future]
+                job = futures.pop(future)
                 try:
                     pointers: list[ShardPointer] = future.result()
                 except Exception as exc:  # noqa: BLE001 - every collector of the job records it
@@ -122,8 +122,8 @@ class DaskExecutor:
                 for p in pointers:
                     yield store.take(self._run_id, p.account_id, p.region, p.collector)
         except BaseException:
-            for future in futures:
-                future.cancel()
+            for pending in futures:
+                pending.cancel()
             raise
         finally:
             store.drop_run(self._run_id)
