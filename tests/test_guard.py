@@ -18,7 +18,7 @@ from scanner import cancel
 from scanner.aws.guard import READ_ONLY_OPERATIONS, ReadOnlyViolation, iam_action
 from scanner.aws.session import ClientFactory
 from scanner.collectors import COLLECTORS, all_operations, collect
-from scanner.collectors.registry import ORGANIZATION_OPERATIONS
+from scanner.collectors.registry import PREFLIGHT_OPERATIONS
 from scanner.config import Config
 from tests.collectkit import REGION, make_config
 from tests.faultproxy import FaultProxy
@@ -122,9 +122,10 @@ def test_policy_matches_the_allowlist_exactly() -> None:
 
 
 def test_allowlist_is_exactly_what_the_scanner_may_call() -> None:
-    """Nothing allowlisted that no collector, preflight or organization walk calls."""
+    """Nothing allowlisted that no collector or account preflight calls."""
     assert set(all_operations()) == READ_ONLY_OPERATIONS
-    assert set(ORGANIZATION_OPERATIONS) <= READ_ONLY_OPERATIONS
+    assert "sts:AssumeRole" in PREFLIGHT_OPERATIONS
+    assert "organizations:ListAccountsForParent" in COLLECTORS["organizations"].operations
 
 
 def test_policy_and_allowlist_contain_only_reads() -> None:

@@ -469,23 +469,16 @@ COLLECTORS: dict[str, CollectorSpec] = {
     )
 }
 
-# Calls made once per account before any collector runs (identity, region discovery).
-PREFLIGHT_OPERATIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
-
-# Calls of an organization scan, made before the collectors of each member account run:
-# walking the organization's tree for its accounts, and assuming the scanner's role in each.
-ORGANIZATION_OPERATIONS = (
-    "sts:AssumeRole",
-    "organizations:ListRoots",
-    "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListAccountsForParent",
-)
+# Calls made once per account before any collector runs: assuming the account's role (an
+# organization or account-list scan), its identity, and its enabled regions.  (The walk of
+# the organization's OU tree is the organizations collector's own, in its spec.)
+PREFLIGHT_OPERATIONS = ("sts:AssumeRole", "sts:GetCallerIdentity", "ec2:DescribeRegions")
 
 
 def all_operations() -> list[str]:
     """Every ``service:Operation`` the scanner may call: the preflight, an organization
     scan's walk, and the collectors."""
-    ops = list(PREFLIGHT_OPERATIONS) + list(ORGANIZATION_OPERATIONS)
+    ops = list(PREFLIGHT_OPERATIONS)
     for spec in COLLECTORS.values():
         ops += spec.operations
     return list(dict.fromkeys(ops))
