@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_tickets.py
 	$(BIN)/python benchmarks/bench_calls.py
-	$(BIN)/python benchmarks/bench_org.py --accounts 1 5
+	$(BIN)/python benchmarks/bench_org.py --accounts 1 3 --notebooks 50 --vpcs 10 --roles 250 --ceiling 8-threads:3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -36,10 +36,10 @@ some concurrency the server (and this machine's cores), not the latency, set the
 times the accounts, marked as extrapolated.
 
 Usage: ``python benchmarks/bench_org.py [--accounts 1 5 20] [--executors 1-worker 8-threads
-dask] [--ceiling 1-worker:1 8-threads:5 dask:5] [--extrapolate EXECUTOR:N ...]
+dask] [--ceiling 1-worker:1 8-threads:20 dask:20] [--extrapolate EXECUTOR:N ...]
 [--notebooks 200] [--vpcs 40] [--roles 1000] [--latency 0.05] [--no-server-process]``.
-Seeding 20 full-size accounts takes about 11 minutes here, the whole default run about an
-hour; ``--notebooks 20 --vpcs 4 --roles 100 --accounts 1 3`` is a smoke run of a few
+Seeding 20 full-size accounts took 7 minutes here, the whole default run 45 minutes (the
+20-account 1-worker cell alone 19); ``make bench`` runs a smaller one (Makefile) of a few
 minutes.
 """
 
@@ -59,6 +59,8 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +85,8 @@ EXECUTORS: dict[str, dict[str, Any]] = {
 }
 CONCURRENCY = {"1-worker": 1, "8-threads": 8, "dask": 16}
 """The nominal concurrency of the model: threads of the pool; Dask 2 workers x 8 threads."""
-ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+SCOPE = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/")
+"""A SigV4 ``Authorization`` header's access key and region."""
 
 
 # -- the proxy: counts per operation and per access key --------------------------------------
@@ -93,12 +96,26 @@ class KeyedProxy(FaultProxy):
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
         self.by_key: Counter[tuple[str, str]] = Counter()
+        self.seen: list[tuple[float, str, str, str]] = []
+        """(monotonic time, access key, region, operation) of every request."""
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """FaultProxy's handler with ``TCP_NODELAY``: it writes a reply's headers and body in
+        two sends, and with Nagle's algorithm the body waits for the client's delayed ACK
+        (40 ms on Linux), which would add 40 ms to every request on top of ``delay``."""
+
+        class NoDelay(super()._handler_class()):  # type: ignore[misc]
+            disable_nagle_algorithm = True
+
+        return NoDelay
 
     def _identify(self, path: str, headers: dict[str, str], body: bytes) -> tuple[str, str]:
         operation, protocol = super()._identify(path, headers, body)
-        found = ACCESS_KEY.search(headers.get("authorization", ""))
+        found = SCOPE.search(headers.get("authorization", ""))
+        key, region = found.groups() if found else ("?", "?")
         with self._lock:
-            self.by_key[(found.group(1) if found else "?", operation)] += 1
+            self.by_key[(key, operation)] += 1
+            self.seen.append((time.monotonic(), key, region, operation))
         return operation, protocol
 
     def reset(self) -> None:
@@ -106,6 +123,7 @@ class KeyedProxy(FaultProxy):
             self.counts.clear()
             self.by_key.clear()
             self.arrivals.clear()
+            self.seen.clear()
 
 
 class Accounts:
@@ -138,6 +156,9 @@ class CellRun:
     peak_mb: float
     workers_peak_mb: list[float]
     cpu: float
+    """CPU seconds of collection: this process and its (reaped) Dask workers."""
+    began: float
+    """time.monotonic() when collection began (one clock for every process here)."""
     vpcs: int
     notebooks: int
     resources: int
@@ -177,6 +198,11 @@ class HighWater:
                     self.peaks[child.pid] = (name, int(hwm.group(1)) / 1024)
 
 
+def _cpu_seconds() -> float:
+    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def scan_cell(spec: dict[str, Any]) -> CellRun:
     """Collect ``spec``'s accounts with its executor through the proxy at ``spec['url']``."""
     from scanner.collectors import collect
@@ -193,11 +219,13 @@ def scan_cell(spec: dict[str, Any]) -> CellRun:
         else {"id": a, "role_arn": f"arn:aws:iam::{a}:role/OrganizationAccountAccessRole"}
         for a in spec["accounts"]
     ]
-    config = Config(
-        regions=list(spec["regions"]),
-        endpoint_url=spec["url"],
-        accounts=entries,
-        **EXECUTORS[spec["executor"]],
+    config = Config.model_validate(
+        {
+            "regions": list(spec["regions"]),
+            "endpoint_url": spec["url"],
+            "accounts": entries,
+            **EXECUTORS[spec["executor"]],
+        }
     )
     with tempfile.TemporaryDirectory() as out, HighWater() as high:
         make = None
@@ -206,10 +234,12 @@ def scan_cell(spec: dict[str, Any]) -> CellRun:
             Store.open(store).close()
             dask = DaskExecutor(config, store, new_run_id())
             make = lambda _factories: dask  # noqa: E731
-        started = time.perf_counter()
+        before = _cpu_seconds()
+        began, started = time.monotonic(), time.perf_counter()
         snapshot = collect(config, executor=make)
         wall = time.perf_counter() - started
-    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    cpu = _cpu_seconds() - before
+    me = resource.getrusage(resource.RUSAGE_SELF)
     workers = sorted(
         (mb for name, mb in high.peaks.values() if "spawn_main" in name),
         reverse=True,
@@ -218,7 +248,8 @@ def scan_cell(spec: dict[str, Any]) -> CellRun:
         wall=wall,
         peak_mb=me.ru_maxrss / 1024,
         workers_peak_mb=workers,
-        cpu=me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
+        cpu=cpu,
+        began=began,
         vpcs=sum(1 for _ in snapshot.iter_resources("ec2:vpc")),
         notebooks=sum(1 for _ in snapshot.iter_resources("sagemaker:notebook-instance")),
         resources=sum(1 for _ in snapshot.iter_resources()),
@@ -303,7 +334,7 @@ def measure(
     for (key, op), n in proxy.by_key.items():
         if op not in ("AssumeRole", "GetCallerIdentity"):
             per[accounts.of(key)] += n
-    notes = []
+    notes = [timeline(proxy.seen, accounts, run.began)]
     if split.above:
         notes.append("above the minimum: " + ", ".join(f"{k} {v}" for k, v in split.above.items()))
     return Cell(
@@ -320,6 +351,28 @@ def measure(
         cpu_proxy=cpu_proxy,
         run=run,
         notes=notes,
+    )
+
+
+def timeline(seen: list[tuple[float, str, str, str]], accounts: Accounts, began: float) -> str:
+    """When the requests went out: the first one after collection began, the longest pause
+    between two (a Dask cluster starting shows here), and the longest chain of one
+    (account, region)'s ``DescribeNotebookInstance`` calls: one collector unit sends them one
+    after the other, so no executor can finish that region sooner."""
+    if not seen:
+        return "no requests"
+    times = sorted(t for t, *_ in seen)
+    gaps = [(b - a, a) for a, b in pairwise(times)] or [(0.0, times[0])]
+    pause, at = max(gaps)
+    chains: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for t, key, region, op in seen:
+        if op == "DescribeNotebookInstance":
+            chains[(accounts.of(key), region)].append(t)
+    chain = max((max(ts) - min(ts) for ts in chains.values()), default=0.0)
+    return (
+        f"first request {times[0] - began:.1f} s after start, requests over "
+        f"{times[-1] - times[0]:.1f} s, longest pause {pause:.1f} s at {at - began:.1f} s, "
+        f"longest DescribeNotebookInstance chain of one account-region {chain:.1f} s"
     )
 
 
@@ -396,7 +449,7 @@ def main() -> None:
     parser.add_argument(
         "--ceiling",
         nargs="*",
-        default=["1-worker:1", "8-threads:5", "dask:5"],
+        default=["1-worker:1", "8-threads:20", "dask:20"],
         help="cells EXECUTOR:ACCOUNTS also run with no latency (moto's own pace)",
     )
     parser.add_argument(
@@ -441,7 +494,8 @@ def main() -> None:
         org = seeded.org
         accounts = Accounts(url)
         cells: list[Cell] = []
-        with KeyedProxy(url) as proxy:
+        proxy = KeyedProxy(url)
+        try:
             plan = [(e, n, args.latency) for n in args.accounts for e in args.executors]
             plan += [(e, n, 0.0) for e, n in ceiling]
             for executor, n, latency in plan:
@@ -463,6 +517,8 @@ def main() -> None:
                     f"{cell.calls} calls; {'; '.join(cell.notes)}",
                     flush=True,
                 )
+        finally:
+            proxy.stop()
     for executor, n in sorted(skip):
         one = next(
             c for c in cells if (c.executor, c.accounts, c.latency) == (executor, 1, args.latency)
