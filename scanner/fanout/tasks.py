@@ -34,6 +34,10 @@ class ShardPointer:
 
 
 _lock = threading.Lock()
+ACCOUNTS_CACHED = 8
+"""Accounts whose assumed session a worker keeps (each ~50 MB of boto3 clients and models):
+an account's region tasks arrive together, so a few serve them all and memory stays flat
+as the organization grows (at 256 a worker kept ~43 MB per account it had served)."""
 
 
 @lru_cache(maxsize=8)
@@ -46,7 +50,7 @@ def _base(doc: str) -> ClientFactory:
     return ClientFactory(_config(doc))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=ACCOUNTS_CACHED)
 def _account(doc: str, role: RoleTarget | None) -> ClientFactory:
     return account_factory(_base(doc), role)
 
