@@ -24,7 +24,7 @@ from typing import Any
 
 from scanner.aws.assume import RoleTarget, account_factory, ensure_credentials
 from scanner.aws.errors import ErrorInfo, ErrorKind, classify
-from scanner.aws.session import ClientFactory
+from scanner.aws.session import ClientFactory, global_region_for
 from scanner.collectors.engine import run_collector
 from scanner.collectors.normalize import MalformedResponse
 from scanner.collectors.paging import call, pages
@@ -79,7 +79,8 @@ class ScanPlan:
     targets: list[AccountTarget]
     caller_failure: PreflightFailed | None = None
     organization: Shard | None = None
-    """The organization read once in the credentials' account (org-wide), if it was."""
+    """The Organizations read made once, org-wide, in the credentials' account (their own
+    ``organizations`` outcome), if it was made."""
     covered: frozenset[str] = frozenset()
     """Accounts whose Organizations data comes from :attr:`organization`."""
     skipped: list[dict[str, Any]] = field(default_factory=list)
@@ -159,7 +160,9 @@ def _read_organization(base: ClientFactory, caller: str, partition: str) -> Shar
     """The ``organizations`` collector once, org-wide, in the credentials' account."""
     spec = COLLECTORS[ORGANIZATIONS]
     region = base.default_region
-    scope = Scope(caller, GLOBAL_REGION, region, partition, (region,), org_wide=True)
+    scope = Scope(
+        caller, GLOBAL_REGION, global_region_for(region), partition, (region,), org_wide=True
+    )
     outcome, records = run_collector(spec, base, scope)
     return Shard(outcome, tuple(records))
 
@@ -187,7 +190,9 @@ def _discovered_targets(
     skipped: list[dict[str, Any]] = []
     for rec in _org_accounts(shard):
         path = [str(p) for p in rec.data.get("ParentPath") or []]
-        status = str(rec.data.get("Status") or rec.data.get("State") or "ACTIVE").upper()
+        # ``State`` replaces the deprecated ``Status``; an answer with neither is malformed
+        # for this purpose and the account is scanned (never silently left out).
+        status = str(rec.data.get("State") or rec.data.get("Status") or "ACTIVE").upper()
         why = None
         if rec.id in exclude:
             why = "in organization.exclude_accounts"
@@ -231,10 +236,11 @@ def plan_scan(config: Config, base: ClientFactory) -> ScanPlan:
         targets = _listed_targets(config, caller)
         plan = ScanPlan(caller, partition, targets)
         if len(targets) > 1 and any(t.account_id == caller for t in targets):
-            shard = _read_organization(base, caller, partition)
-            if _usable_source(shard, caller):
-                members = {r.id for r in _org_accounts(shard)}
-                plan.organization = shard
+            # The read is the caller's own Organizations outcome whatever it found (not
+            # collected from a member account, say), so it is never made twice.
+            plan.organization = _read_organization(base, caller, partition)
+            if _usable_source(plan.organization, caller):
+                members = {r.id for r in _org_accounts(plan.organization)}
                 plan.covered = frozenset(t.account_id for t in targets if t.account_id in members)
         return plan
     return ScanPlan(caller, partition, [AccountTarget(caller, None, tuple(config.regions))])

@@ -76,9 +76,10 @@ def scopes_for(
     return [Scope(account, r, r, partition, regions) for r in regions]
 
 
-def _outcome_shard(
+def outcome_shard(
     spec: CollectorSpec, scope: Scope, status: OutcomeStatus, **details: str | None
 ) -> Shard:
+    """A shard with an outcome and no records (disabled, unreachable, a failed task)."""
     return Shard(scope_outcome(spec, scope, status, **details))
 
 
@@ -93,7 +94,7 @@ def plan_account(
         for scope in scopes_for(spec, scan.account_id, scan.partition, scan.regions, global_region):
             if scan.failure is not None:
                 now.append(
-                    _outcome_shard(
+                    outcome_shard(
                         spec,
                         scope,
                         OutcomeStatus.ERROR,
@@ -103,10 +104,15 @@ def plan_account(
                     )
                 )
             elif spec.name in disabled:
-                now.append(_outcome_shard(spec, scope, OutcomeStatus.DISABLED))
+                now.append(outcome_shard(spec, scope, OutcomeStatus.DISABLED))
+            elif (
+                spec.name == ORGANIZATIONS
+                and plan.organization is not None
+                and (scan.account_id == plan.caller)
+            ):
+                continue  # the caller's outcome *is* plan.organization, merged once
             elif spec.name == ORGANIZATIONS and scan.account_id in plan.covered:
-                if scan.account_id != plan.caller:  # the caller's *is* plan.organization
-                    now.append(_from_organization(spec, scope, plan))
+                now.append(_from_organization(spec, scope, plan))
             else:
                 by_region[scope.region].append(spec.name)
     jobs = [ScopeJob(scan, region, tuple(names)) for region, names in by_region.items()]

@@ -24,8 +24,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from scanner.collectors.engine import scope_outcome
-from scanner.collectors.fanout import ScopeJob
+from scanner.collectors.fanout import ScopeJob, outcome_shard
 from scanner.collectors.registry import COLLECTORS
 from scanner.collectors.shards import Shard
 from scanner.config import Config
@@ -133,12 +132,10 @@ class DaskExecutor:
 def _failed(job: ScopeJob, exc: BaseException) -> Iterator[Shard]:
     scope = job.scope()
     for name in job.collectors:
-        yield Shard(
-            scope_outcome(
-                COLLECTORS[name],
-                scope,
-                OutcomeStatus.ERROR,
-                error_code=WORKER_FAILED,
-                error_message=f"the Dask task for {job.label} failed: {type(exc).__name__}: {exc}",
-            )
+        yield outcome_shard(
+            COLLECTORS[name],
+            scope,
+            OutcomeStatus.ERROR,
+            error_code=WORKER_FAILED,
+            error_message=f"the Dask task for {job.label} failed: {type(exc).__name__}: {exc}",
         )

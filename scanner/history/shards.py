@@ -26,6 +26,15 @@ from scanner.model.record import RunStatus
 _table = t.collection_shards
 
 
+def _key(run_id: str, account_id: str, region: str, collector: str) -> sa.ColumnElement[bool]:
+    return (
+        (_table.c.run_id == run_id)
+        & (_table.c.account_id == account_id)
+        & (_table.c.region == region)
+        & (_table.c.collector == collector)
+    )
+
+
 class ShardMissing(RuntimeError):
     """A pointer names a shard the store does not hold."""
 
@@ -42,12 +51,7 @@ class ShardStore:
     def put(self, run_id: str, shard: Shard) -> None:
         """Write (or, for a retried task, rewrite) one shard."""
         o = shard.outcome
-        key = (
-            (_table.c.run_id == run_id)
-            & (_table.c.account_id == o.account_id)
-            & (_table.c.region == o.region)
-            & (_table.c.collector == o.collector)
-        )
+        key = _key(run_id, o.account_id, o.region, o.collector)
         with self.engine.begin() as conn:
             conn.execute(sa.delete(_table).where(key))
             conn.execute(
@@ -65,12 +69,7 @@ class ShardStore:
 
     def take(self, run_id: str, account_id: str, region: str, collector: str) -> Shard:
         """Read one shard and delete it (one transaction)."""
-        key = (
-            (_table.c.run_id == run_id)
-            & (_table.c.account_id == account_id)
-            & (_table.c.region == region)
-            & (_table.c.collector == collector)
-        )
+        key = _key(run_id, account_id, region, collector)
         with self.engine.begin() as conn:
             body = conn.execute(sa.select(_table.c.body).where(key)).scalar()
             if body is None:
