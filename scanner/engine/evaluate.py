@@ -63,8 +63,8 @@ def _outcomes(
     if region == GLOBAL_REGION:
         found = [
             o
-            for o in snapshot.collectors
-            if o.account_id == account_id and set(o.resource_types) & set(rule.requires)
+            for o in snapshot.outcomes_of(account_id)
+            if set(o.resource_types) & set(rule.requires)
         ]
     else:
         found = []

@@ -253,17 +253,29 @@ def notebook_arn(
 # -- organizations ---------------------------------------------------------------------
 
 
-def _org_status(snapshot: Snapshot, account_id: str) -> str:
-    statuses = {
-        o.status
-        for o in snapshot.collectors
-        if o.account_id == account_id and ORG_TYPE in o.resource_types
-    }
-    if OutcomeStatus.ERROR in statuses:
-        return "error"
-    if OutcomeStatus.OK in statuses:
-        return "collected"
-    return "not_collected"
+def _org_outcomes(snapshot: Snapshot) -> dict[str, tuple[str, str]]:
+    """Per account, (status, source account) of its Organizations data, in one pass over the
+    outcomes (an organization's snapshot holds tens of thousands of them).
+
+    The status is ``error`` if any Organizations outcome failed, ``collected`` if one is
+    ok, else ``not_collected``; the source is ``source_account`` for a member of an
+    organization scan (its data was read in the management account), else the account."""
+    statuses: dict[str, set[OutcomeStatus]] = {}
+    sources: dict[str, str] = {}
+    for o in snapshot.collectors:
+        if ORG_TYPE in o.resource_types:
+            statuses.setdefault(o.account_id, set()).add(o.status)
+            if o.source_account:
+                sources[o.account_id] = o.source_account
+    out: dict[str, tuple[str, str]] = {}
+    for account, found in statuses.items():
+        status = "not_collected"
+        if OutcomeStatus.ERROR in found:
+            status = "error"
+        elif OutcomeStatus.OK in found:
+            status = "collected"
+        out[account] = (status, sources.get(account, account))
+    return out
 
 
 @dataclass(frozen=True)
@@ -302,9 +314,9 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
     scps = _scps_by_target(snapshot)
     accounts = sorted({*snapshot.accounts, *snapshot.resources})  # keys, not every record
     out: dict[str, OrgView] = {}
+    outcomes = _org_outcomes(snapshot)
     for acct in accounts:
-        status = _org_status(snapshot, acct)
-        source = _org_source(snapshot, acct)
+        status, source = outcomes.get(acct, ("not_collected", acct))
         orgs = list(snapshot.iter_resources(ORG_TYPE, account_id=source))
         if status != "collected":
             out[acct] = OrgView(acct, status)
@@ -318,15 +330,6 @@ def org_views(snapshot: Snapshot) -> dict[str, OrgView]:
         )
         out[acct] = _with_levels(base, snapshot, scps, source)
     return out
-
-
-def _org_source(snapshot: Snapshot, account_id: str) -> str:
-    """The account whose Organizations data covers ``account_id``: a member of an
-    organization scan reads the management account's (``source_account``), others their own."""
-    for o in snapshot.collectors:
-        if o.account_id == account_id and ORG_TYPE in o.resource_types and o.source_account:
-            return o.source_account
-    return account_id
 
 
 def _with_levels(

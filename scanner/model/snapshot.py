@@ -161,6 +161,24 @@ class Snapshot:
     (per-account ``regions``, or each account's own enabled regions); an account not
     listed was scanned in :attr:`regions`."""
 
+    _by_account: dict[str, list[CollectorOutcome]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
+
+    def outcomes_of(self, account_id: str) -> list[CollectorOutcome]:
+        """Every outcome of one account.  Indexed: an organization's snapshot holds tens of
+        thousands of outcomes and every rule asks per scope, so a scan of the whole list per
+        question would make evaluation grow with accounts squared.  The index is rebuilt
+        whenever outcomes were added (or the list replaced)."""
+        key = (id(self.collectors), len(self.collectors))
+        if self._indexed != key:
+            self._by_account = {}
+            for o in self.collectors:
+                self._by_account.setdefault(o.account_id, []).append(o)
+            self._indexed = key
+        return self._by_account.get(account_id, [])
+
     def regions_of(self, account_id: str) -> list[str]:
         """The regions scanned in one account."""
         return self.account_regions.get(account_id, self.regions)
@@ -217,10 +235,8 @@ class Snapshot:
         """
         return [
             o
-            for o in self.collectors
-            if rtype in o.resource_types
-            and o.account_id == account_id
-            and o.region in (region, GLOBAL_REGION)
+            for o in self.outcomes_of(account_id)
+            if rtype in o.resource_types and o.region in (region, GLOBAL_REGION)
         ]
 
     def failed_outcomes(self) -> list[CollectorOutcome]:
