@@ -23,6 +23,7 @@ from scanner.config import Config
 from scanner.demo import builders
 from scanner.demo.server import MotoServer
 from scanner.errors import InputError
+from scanner.fanout import tasks
 from scanner.history.shards import ShardStore
 from scanner.model.finding import Finding, Status
 from scanner.model.snapshot import GLOBAL_REGION, OutcomeStatus, Snapshot
@@ -388,3 +389,15 @@ def test_a_listed_account_without_a_role_must_be_the_credentials_own(
     config = Config(endpoint_url=moto.url, regions=[REGION], accounts=[{"id": org.members[0]}])
     with pytest.raises(InputError, match="needs a role_arn"):
         _scan(config, tmp_path)
+
+
+def test_a_dask_worker_with_another_accounts_credentials_refuses_the_job(
+    moto: MotoServer,
+) -> None:
+    """Without a role a worker reads with its own credentials; if they are of another
+    account than the job's, its task fails (the driver records WorkerFailed ERRORs) instead
+    of collecting that account under this one's id."""
+    doc = Config(endpoint_url=moto.url, regions=[REGION]).model_dump_json()
+    assert tasks._account(doc, None, "123456789012") is not None  # moto's default account
+    with pytest.raises(tasks.WrongAccount, match="not 999988887777"):
+        tasks._account(doc, None, "999988887777")

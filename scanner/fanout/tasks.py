@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from scanner.aws.assume import RoleTarget, account_factory
 from scanner.aws.session import ClientFactory
+from scanner.collectors.accounts import identity
 from scanner.collectors.fanout import ScopeJob, ServiceLimits, run_jobs_threaded
 from scanner.config import Config
 from scanner.history.shards import ShardStore
@@ -51,8 +52,25 @@ def _base(doc: str) -> ClientFactory:
 
 
 @lru_cache(maxsize=ACCOUNTS_CACHED)
-def _account(doc: str, role: RoleTarget | None) -> ClientFactory:
-    return account_factory(_base(doc), role)
+def _account(doc: str, role: RoleTarget | None, account_id: str) -> ClientFactory:
+    """The account's factory on this worker.  Without a role it is the worker's own
+    credentials, which must be the account the scan planned for (the scanning machine's):
+    a worker with another account's credentials would otherwise collect that account under
+    this one's id."""
+    factory = account_factory(_base(doc), role)
+    if role is None:
+        found, _partition = identity(factory)
+        if found != account_id:
+            raise WrongAccount(
+                f"this worker's credentials are of account {found}, not {account_id}: give "
+                "the workers the scanning machine's credentials, or list the account with a "
+                "role_arn"
+            )
+    return factory
+
+
+class WrongAccount(RuntimeError):
+    """A worker's own credentials belong to another account than the job's."""
 
 
 @lru_cache(maxsize=8)
@@ -66,7 +84,7 @@ def collect_scope(
     """Run ``job``'s collectors on this worker with threads; write each shard; return pointers."""
     with _lock:  # lru_cache is thread-safe, but two tasks must not build one factory twice
         config = _config(config_doc)
-        factory = _account(config_doc, job.scan.target.role)
+        factory = _account(config_doc, job.scan.target.role, job.scan.account_id)
         store = _shards(store_url)
     limits = ServiceLimits(dict(config.collectors.service_concurrency))
     pointers: list[ShardPointer] = []
