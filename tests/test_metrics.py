@@ -137,20 +137,32 @@ def test_no_public_path_still_writes_zero_for_each_rule(tmp_path: Path) -> None:
     assert value(path, "public_access_paths_by_rule", rule=STUDIO_VERDICT) == 0
 
 
+def failed(
+    collector: str,
+    account: str,
+    code: str,
+    *,
+    operation: str | None = None,
+    message: str | None = None,
+) -> CollectorOutcome:
+    """A failed collector outcome in us-west-2."""
+    return CollectorOutcome(
+        collector=collector,
+        account_id=account,
+        region="us-west-2",
+        resource_types=["ec2:vpc"],
+        status=OutcomeStatus.ERROR,
+        error_code=code,
+        error_message=message,
+        operation=operation,
+    )
+
+
 def test_collectors_failed_and_run_complete(tmp_path: Path) -> None:
     clean, broken = tmp_path / "clean.prom", tmp_path / "broken.prom"
     write(clean, mixed(tmp_path / "a"))
     record = mixed(tmp_path / "b", failed_collector=True)
-    record.snapshot.record(
-        CollectorOutcome(
-            collector="ec2.vpcs",
-            account_id=ACCOUNT,
-            region="us-west-2",
-            resource_types=["ec2:vpc"],
-            status=OutcomeStatus.ERROR,
-            error_code="Throttling",
-        )
-    )
+    record.snapshot.record(failed("ec2.vpcs", ACCOUNT, "Throttling"))
     write(broken, record)
     assert value(clean, "collectors_failed") == 0
     assert value(broken, "collectors_failed") == 2
@@ -239,28 +251,15 @@ def test_accounts_scanned_and_unreachable(tmp_path: Path) -> None:
     record.snapshot.accounts = [ACCOUNT, "222233334444"]
     for collector in ("vpc", "iam"):
         record.snapshot.record(
-            CollectorOutcome(
-                collector=collector,
-                account_id="222233334444",
-                region="us-west-2",
-                resource_types=["ec2:vpc"],
-                status=OutcomeStatus.ERROR,
-                error_code="AccessDenied",
-                error_message="could not assume arn:aws:iam::222233334444:role/Audit",
+            failed(
+                collector,
+                "222233334444",
+                "AccessDenied",
                 operation="AssumeRole",
+                message="could not assume arn:aws:iam::222233334444:role/Audit",
             )
         )
-    record.snapshot.record(
-        CollectorOutcome(
-            collector="subnet",
-            account_id=ACCOUNT,
-            region="us-west-2",
-            resource_types=["ec2:subnet"],
-            status=OutcomeStatus.ERROR,
-            error_code="Throttling",
-            operation="DescribeSubnets",
-        )
-    )
+    record.snapshot.record(failed("subnet", ACCOUNT, "Throttling", operation="DescribeSubnets"))
     path = tmp_path / "scanner.prom"
     write(path, record)
     assert value(path, "accounts_scanned") == 2
