@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 
 from scanner.demo.server import MotoServer, start_moto
 from scanner.logs import forget_secrets
@@ -27,6 +28,19 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 # moto's server logs every request through werkzeug; keep test failure output readable.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+# Property-based tests run the same examples on every machine (derandomize: a CI failure
+# reproduces locally), keep no example database in the checkout, and bound their cost by
+# example count, never by a wall-clock deadline (a loaded CI machine must not fail them).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
