@@ -27,7 +27,7 @@ from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
 from scanner.enrichment import enrich
 from scanner.errors import InputError
-from scanner.history.database import default_url
+from scanner.history.database import store_url
 from scanner.history.drift import drift_for_run
 from scanner.history.store import Store
 from scanner.history.trend import trend_for
@@ -48,12 +48,6 @@ def new_run_id() -> str:
     """Sortable, unique run id: UTC timestamp plus a random suffix."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def store_url(config: Config, override: str | None = None) -> str:
-    """The history store a command uses: ``--store``, else ``store.url``, else
-    ``<output.dir>/history.db`` (the same file for every command run from one directory)."""
-    return override or config.store.url or default_url(config.output.dir)
 
 
 @dataclass

@@ -590,7 +590,7 @@ def _invocations() -> dict[str, list[str]]:
 def test_every_recipe_command_line_parses_with_scanner_schedule() -> None:
     from scanner.cli.app import cli
 
-    schedule = cli.commands.get("schedule")
+    schedule = cli.get_command(click.Context(cli), "schedule")
     assert isinstance(schedule, click.Group), "`scanner schedule` is not registered (yet?)"
     invocations = _invocations()
     assert len(invocations) == 5

@@ -9,6 +9,7 @@ never a traceback.  SIGTERM stops a scan the way Ctrl-C does, so its run is reco
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 from types import FrameType
@@ -16,12 +17,49 @@ from types import FrameType
 import click
 
 from scanner import __version__, cancel
-from scanner.cli import config_cmd, history, scan, schedule, tickets, tools
 from scanner.cli.common import EPILOG
 from scanner.errors import ExitCode, ScannerError
 
+# Subcommand -> (module, attribute).  A command's module is imported only when that command
+# runs (or --help lists them all): `scanner runs verify` must not pay for boto3, pandas and
+# every report writer, and the nightly job's health check stays cheap.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("scanner.cli.scan", "scan"),
+    "collect": ("scanner.cli.scan", "collect"),
+    "demo": ("scanner.cli.scan", "demo"),
+    "drift": ("scanner.cli.history", "drift"),
+    "runs": ("scanner.cli.history", "runs"),
+    "baseline": ("scanner.cli.history", "baseline"),
+    "evidence": ("scanner.cli.history", "evidence"),
+    "report": ("scanner.cli.history", "report"),
+    "waivers": ("scanner.cli.history", "waivers"),
+    "schedule": ("scanner.cli.schedule", "schedule"),
+    "tickets": ("scanner.cli.tickets", "tickets"),
+    "rules": ("scanner.cli.tools", "rules"),
+    "iam": ("scanner.cli.tools", "iam"),
+    "config": ("scanner.cli.config_cmd", "config"),
+}
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported by name on first use (click's documented
+    lazy-loading pattern), so start-up costs only what the invoked command needs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        module, attr = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):  # a wrong table entry, not a user error
+            raise TypeError(f"{module}.{attr} is not a click command")
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="privatelink-scanner")
 def cli() -> None:
     """Prove that SageMaker notebooks are reachable only over AWS PrivateLink.
@@ -42,25 +80,6 @@ def cli() -> None:
       scanner rules list                 the rule catalog
       scanner config check config.yaml   validate a config, print every setting
     """
-
-
-for command in (
-    scan.scan,
-    scan.collect,
-    scan.demo,
-    history.drift,
-    history.runs,
-    history.baseline,
-    history.evidence,
-    history.report,
-    history.waivers,
-    schedule.schedule,
-    tickets.tickets,
-    tools.rules,
-    tools.iam,
-    config_cmd.config,
-):
-    cli.add_command(command)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

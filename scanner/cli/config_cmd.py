@@ -124,8 +124,7 @@ def check(
     from scanner.collectors.collect import disabled_collectors
     from scanner.configdoc import effective_settings, explicit_keys, settings_text
     from scanner.engine import load_config_ruleset
-    from scanner.history.database import mask, parse_url
-    from scanner.run import store_url
+    from scanner.history.database import mask, parse_url, store_url
     from scanner.secrets import secret_checks
 
     if file is not None and config_path is not None and file != config_path:

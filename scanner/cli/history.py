@@ -22,14 +22,10 @@ from scanner.cli.common import (
     output_file_option,
     store_option,
 )
-from scanner.cli.scan import print_drift
 from scanner.config import Config, load_config
 from scanner.errors import ExitCode
-from scanner.history.database import StoreError
-from scanner.history.drift import Side, summary
-from scanner.history.drift import drift as compute_drift
+from scanner.history.database import StoreError, store_url
 from scanner.history.store import RunRow, Store
-from scanner.run import store_url
 
 
 def open_store(config: Config, store: str | None, *, create: bool = False) -> Store:
@@ -96,6 +92,10 @@ def drift(
     Failed and interrupted runs are skipped by default.  Scopes that either run could
     not see completely are named and never reported as removed or resolved.
     """
+    # Drift (pandas) and its writers load only for this command, not for every history one.
+    from scanner.cli.scan import print_drift
+    from scanner.history.drift import Side, summary
+    from scanner.history.drift import drift as compute_drift
     from scanner.reporting.driftout import parse_drift_formats, write_drift
 
     config = load_config(config_path)

@@ -142,8 +142,7 @@ def status(
     is older, when there is none, or when no store exists yet, so a monitor can alert.
     It only reads, and answers while the daemon scans.
     """
-    from scanner.history.database import mask
-    from scanner.run import store_url
+    from scanner.history.database import mask, store_url
     from scanner.schedule.status import schedule_status
 
     config = setup(config_path, log_format, verbose)

@@ -29,13 +29,14 @@ from scanner import cancel
 from scanner.config import Config, load_config
 from scanner.errors import ExitCode, ScannerError
 from scanner.history import slots
+from scanner.history.database import store_url
 from scanner.history.store import Store
 from scanner.logs import current_run
 from scanner.metrics import write_metrics
 from scanner.model.record import RunRecord, RunStatus
 from scanner.notify import Delivery, send_all
 from scanner.progress import LogProgress, NullProgress, Progress
-from scanner.run import RunOptions, new_run_id, run, store_url
+from scanner.run import RunOptions, new_run_id, run
 from scanner.schedule import JOB_ID
 from scanner.schedule.firetimes import slot_for
 from scanner.schedule.status import last_complete

@@ -37,10 +37,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from scanner import cancel
 from scanner.config import Config, cron_trigger
-from scanner.history.database import mask
+from scanner.history.database import mask, store_url
 from scanner.history.schema import SCHEDULER_JOBS
 from scanner.history.store import Store
-from scanner.run import store_url
 from scanner.schedule import JOB_FUNC, JOB_ID
 from scanner.schedule.cycle import INTERRUPTED_EXIT, STORE_ENV
 
