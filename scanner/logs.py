@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from scanner.inert import block_text, one_line
+
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "run_id", "run_tag"}
 LEVELS = {
     "debug": logging.DEBUG,
@@ -134,6 +136,20 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(doc, default=str))
 
 
+class TextFormatter(logging.Formatter):
+    """The terminal format: the message is made one inert line (:func:`scanner.inert.one_line`:
+    a CR/LF in a tag cannot forge a second log line, an escape sequence cannot drive the
+    terminal), and a traceback keeps its own newlines but loses any other control character.
+    JSON lines need no such step: ``json.dumps`` escapes every control character."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return block_text(super().format(record))
+
+
 def setup_logging(fmt: str = "text", verbose: bool = False, level: str = "info") -> None:
     """Configure the root logger once, on stderr (stdout is for results).
 
@@ -143,7 +159,7 @@ def setup_logging(fmt: str = "text", verbose: bool = False, level: str = "info")
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s%(run_tag)s: %(message)s")
+        else TextFormatter("%(levelname)s %(name)s%(run_tag)s: %(message)s")
     )
     handler.addFilter(RunContextFilter())
     root = logging.getLogger()

@@ -1,8 +1,11 @@
 """Prometheus metrics of the nightly job, for node_exporter's textfile collector.
 
-Each cycle rewrites one ``.prom`` file atomically (``prometheus_client.write_to_textfile``
-writes a temporary file beside it and renames it over the old one), so the collector never
-reads half a file.  The registry is private to each write: nothing accumulates in the
+Each cycle rewrites one ``.prom`` file atomically (:func:`scanner.private.write_atomic`: a
+temporary ``.NAME.*.tmp`` beside it, which the collector skips, flushed and renamed over
+the old one), so the collector never reads half a file.  The file is mode 0644
+whatever the umask: node_exporter usually runs as another user and must read it, and it
+holds only counts, never a resource name (``prometheus_client.write_to_textfile`` would
+leave it 0666 under umask 000: anyone could forge the metrics).  The registry is private to each write: nothing accumulates in the
 process between cycles, and no default process metrics leak in.
 
 Every gauge is written on every cycle that has a record, zeros included (each status x
@@ -35,13 +38,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from scanner.model.finding import Severity, Status
 from scanner.model.record import RunRecord
 from scanner.model.verdict import VERDICT_RULES, is_public_path
+from scanner.private import write_atomic
 
 PREFIX = "privatelink_scanner_"
+TEXTFILE_MODE = 0o644
 
 
 def _epoch(value: datetime | str) -> float:
@@ -161,4 +166,4 @@ def write_metrics(
         tickets=tickets,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_to_textfile(str(path), registry)
+    write_atomic(path, generate_latest(registry), mode=TEXTFILE_MODE)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from scanner.inert import one_line
+
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
@@ -84,9 +86,13 @@ class RichProgress:
         self._tasks[stage] = self._bar.add_task(stage, total=total)
 
     def advance(self, stage: str, label: str) -> None:
+        from rich.markup import escape
+
         task = self._tasks.get(stage)
         if task is not None:
-            self._bar.update(task, advance=1, description=f"{stage}: {label}")
+            # The label names AWS scopes; rich reads a description as markup.
+            text = escape(one_line(f"{stage}: {label}"))
+            self._bar.update(task, advance=1, description=text)
 
     def finish(self, stage: str) -> None:
         task = self._tasks.pop(stage, None)

@@ -9,6 +9,12 @@ The store is written under its one-writer lock for the whole run.  The run's row
 ``running`` until its reports are written; an exception records it ``failed`` and a signal
 or Ctrl-C records it ``interrupted`` (a SIGKILL leaves ``running``, which the next command
 turns into ``interrupted``), so a run never reads ``complete`` unless it is.
+
+A write that fails (a full disk under the store or the reports) ends the run with
+:class:`RunFailed`: one line naming the problem and the path, exit status 3, the run
+recorded ``failed``.  When the store itself cannot take even that update (its disk is
+full), the row stays ``running`` and the next command that opens the store records it
+``interrupted``; the message says so.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from scanner import cancel
 from scanner.collectors import collect
 from scanner.collectors.collect import ExecutorFactory
@@ -26,8 +34,8 @@ from scanner.collectors.completeness import record_unrecorded
 from scanner.config import Config
 from scanner.engine import RuleSet, evaluate, load_config_ruleset
 from scanner.enrichment import enrich
-from scanner.errors import InputError
-from scanner.history.database import store_url
+from scanner.errors import ExitCode, InputError, ScannerError
+from scanner.history.database import describe_write_failure, store_url
 from scanner.history.drift import drift_for_run
 from scanner.history.store import Store
 from scanner.history.trend import trend_for
@@ -37,11 +45,29 @@ from scanner.model.record import RunRecord, RunStatus
 from scanner.model.snapshot import Snapshot, utc_now
 from scanner.progress import NullProgress, Progress
 from scanner.reporting import write_reports
+from scanner.reporting.atomic import make_private_dir
 from scanner.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "snapshot.json.gz"
+
+
+class RunFailed(ScannerError):
+    """A run that could not write its results (store or files): exit status 3, like any
+    run that did not finish, and no traceback."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+def write_failure(store: Store | None, exc: BaseException) -> str | None:
+    """One line for a failed write (a full disk, a store gone away), else None."""
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{(exc.strerror or str(exc)).lower()}{where}"
+    if isinstance(exc, DBAPIError) and store is not None:
+        return describe_write_failure(store.url, exc)
+    return None
 
 
 def new_run_id() -> str:
@@ -95,7 +121,10 @@ def _run(options: RunOptions, run_id: str) -> RunRecord:
     ruleset = load_config_ruleset(config)
     waivers = config.all_waivers()
     if not options.use_store:
-        return _scan(options, ruleset, waivers, run_id, utc_now(), None)
+        try:
+            return _scan(options, ruleset, waivers, run_id, utc_now(), None)
+        except OSError as exc:  # reports only, nothing to record: say what failed
+            raise RunFailed(f"run {run_id} failed: {write_failure(None, exc)}") from None
     with (
         Store.open(store_url(config, options.store)) as store,
         store.writing(config.store.lock, config.store.lock_timeout),
@@ -115,7 +144,24 @@ def _run(options: RunOptions, run_id: str) -> RunRecord:
             store.end_run(run_id, RunStatus.INTERRUPTED, f"stopped by {type(exc).__name__}")
             raise
         except BaseException as exc:
-            store.end_run(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            problem = write_failure(store, exc)
+            error = problem or f"{type(exc).__name__}: {exc}"
+            try:
+                store.end_run(run_id, RunStatus.FAILED, error)
+            except (DBAPIError, OSError) as again:
+                if problem is None:
+                    log.error(
+                        "run %s could not be recorded failed: %s",
+                        run_id,
+                        write_failure(store, again),
+                    )
+                    raise exc from None
+                raise RunFailed(
+                    f"run {run_id} failed: {problem}; the store could not record it either "
+                    "(the next command that opens it records the run interrupted)"
+                ) from None
+            if problem is not None:
+                raise RunFailed(f"run {run_id} failed: {problem}") from None
             raise
 
 
@@ -200,7 +246,7 @@ def _scan(
     if store is not None:
         store.save_results(record)
         record.drift = drift_for_run(store, run_id, record.status, config.store.baseline)
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(out_dir)
     if options.snapshot_path is None:
         snapshot.save(out_dir / SNAPSHOT_FILE)
     # The HTML report charts the FAIL / ERROR counts of the last stored runs (this one too).

@@ -19,6 +19,8 @@ from yaml.constructor import SafeConstructor
 from scanner.errors import InputError
 
 PathKey = tuple[str | int, ...]
+MAX_VALUES = 200_000
+"""More values than any config or rule pack has (the shipped packs: a few thousand)."""
 
 
 @dataclass
@@ -54,14 +56,33 @@ class _Builder:
         self.source = source
         self.lines: dict[PathKey, int] = {}
         self._constructor = SafeConstructor()
+        self._open: set[int] = set()
+        self._built = 0
 
     def build(self, node: yaml.Node, path: PathKey = ()) -> Any:
+        """Aliases are expanded, so a recursive one (``&a [*a]``) and an alias bomb (each
+        level doubling the one below) are refused here, at their line, instead of ending in
+        a RecursionError or exhausting memory."""
         self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        self._built += 1
+        if self._built > MAX_VALUES:
+            raise self._error(f"more than {MAX_VALUES} values (aliases expanded)", node)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self._construct(node)
+        if id(node) in self._open:
+            raise self._error("an alias refers to a value that contains it", node)
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._construct(node)
+        finally:
+            self._open.discard(id(node))
+
+    def _error(self, problem: str, node: yaml.Node) -> InputError:
+        return InputError(
+            f"invalid YAML: {problem}", path=self.source, line=node.start_mark.line + 1
+        )
 
     def _construct(self, node: yaml.Node) -> Any:
         """A scalar's value; a tag it cannot honour (``!custom``, ``!!int five``) only shows
@@ -92,6 +113,14 @@ class _Builder:
         return out
 
 
+# PyYAML parses and composes recursively: a few thousand ``[`` exhaust Python's stack.
+_TOO_DEEP = "invalid YAML: nested too deeply (no config or rule pack nests this far)"
+
+
+def _char(character: int | bytes) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
+
+
 def parse_yaml(text: str, source: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become :class:`InputError` with line/column."""
     try:
@@ -104,12 +133,27 @@ def parse_yaml(text: str, source: str) -> YamlDoc:
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (a control character): located by its offset, as
+        # the reader gives no mark.
+        before = text[: exc.position]
+        raise InputError(
+            f"invalid YAML: character {_char(exc.character)} is not allowed in YAML",
+            path=source,
+            line=before.count("\n") + 1,
+            column=exc.position - (before.rfind("\n") + 1) + 1,
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path=source) from None
+    except RecursionError:
+        raise InputError(_TOO_DEEP, path=source) from None
     if node is None:
         return YamlDoc(source=source, value=None)
     builder = _Builder(source)
-    value = builder.build(node)
+    try:
+        value = builder.build(node)
+    except RecursionError:
+        raise InputError(_TOO_DEEP, path=source) from None
     return YamlDoc(source=source, value=value, lines=builder.lines)
 
 

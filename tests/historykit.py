@@ -287,3 +287,50 @@ def wait_for_dead_writer(store: str, timeout: float = 15.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the killed writer still holds the lock of {store} after {timeout} s")
+
+
+# -- several CLI commands in one Python (one start-up, ~1 s, for a sequence) -------------
+
+BATCH_CLI = """\
+import contextlib, io, json, sys
+import scanner.cli.app as app_mod
+
+done = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        sys.argv = ["scanner", *argv]
+        try:
+            app_mod.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    done.append([code, out.getvalue(), err.getvalue()])
+    if code not in (0, 1):
+        break
+print(json.dumps(done))
+"""
+
+
+def cli_batch(
+    *commands: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> list[subprocess.CompletedProcess[str]]:
+    """Each ``scanner ARGV`` of ``commands`` in turn, in ONE Python process (each with its
+    own stdout and stderr, as ``app.main`` runs it from the console script); stops after
+    the first that exits 2 or more (a usage error or a failed run: what follows depended
+    on it).  A process start costs ~1 s; the commands share nothing but loaded modules."""
+    proc = subprocess.run(
+        [sys.executable, "-c", BATCH_CLI, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip(), show(proc)
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [
+        subprocess.CompletedProcess(argv, code, out, err)
+        for argv, (code, out, err) in zip(commands, results, strict=False)
+    ]

@@ -113,6 +113,7 @@ COLLECTORS: dict[str, tuple[str, list[str]]] = {
     "sagemaker.spaces": (REGION, ["sagemaker:space"]),
     "sagemaker.app-image-configs": (REGION, ["sagemaker:app-image-config"]),
     "cloudtrail.trails": (REGION, ["cloudtrail:trail"]),
+    "kms-key": (REGION, ["kms:key"]),
     "iam": ("global", ["iam:user", "iam:group", "iam:role", "iam:policy"]),
     "organizations": (
         "global",
@@ -254,7 +255,7 @@ def compliant_snapshot() -> Snapshot:
             "SecurityGroups": [SG_ENDPOINT],
             "DirectInternetAccess": "Disabled",
             "RootAccess": "Disabled",
-            "KmsKeyId": "arn:aws:kms:us-west-2:111122223333:key/1234",
+            "KmsKeyId": KMS_KEY,
             "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"},
         },
         arn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{NOTEBOOK}",
@@ -273,11 +274,31 @@ def compliant_snapshot() -> Snapshot:
         },
         arn=TRAIL,
     )
+    add_kms_key(s, KMS_KEY)
     add_studio(s)
     add_iam_and_organization(s)
     for name, (region, types) in COLLECTORS.items():
         s.record(CollectorOutcome(name, ACCOUNT, region, types, OutcomeStatus.OK))
     return s
+
+
+def add_kms_key(s: Snapshot, ref: str, manager: str = "CUSTOMER") -> None:
+    """The kms-key collector's record for the KmsKeyId value ``ref`` (DescribeKey's
+    KeyMetadata, stored under the value as written)."""
+    key_id = ref.rsplit("/", 1)[-1]
+    s.add(
+        ACCOUNT,
+        REGION,
+        "kms:key",
+        ref,
+        {
+            "KeyId": key_id,
+            "Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}",
+            "KeyManager": manager,
+            "KeyState": "Enabled",
+        },
+        arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}",
+    )
 
 
 def add_studio(s: Snapshot) -> None:

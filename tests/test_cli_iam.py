@@ -57,3 +57,18 @@ def test_case_with_invalid_policy_is_invalid_not_a_crash(tmp_path: Path) -> None
     [result] = json.loads(proc.stdout)["results"]
     assert result["decision"] == "invalid"
     assert "Effect" in json.dumps(result["reason"])
+
+
+def test_grammar_corpus_prints_invalid_with_the_named_element() -> None:
+    """Every grammar-invalid case of grammar.json comes out ``invalid`` with a reason that
+    names the offending element (the case's ``expected_error``), through the real CLI."""
+    proc = run_cli("iam", "evaluate", str(CASES / "grammar.json"))
+    assert proc.returncode == 0, proc.stderr
+    results = {r["id"]: r for r in json.loads(proc.stdout)["results"]}
+    cases = json.loads((CASES / "grammar.json").read_text())["cases"]
+    invalid = [c for c in cases if c["expected"] == "invalid"]
+    assert len(invalid) >= 10
+    for case in invalid:
+        result = results[case["id"]]
+        assert result["decision"] == "invalid", case["id"]
+        assert case["expected_error"] in result["reason"]["error"], case["id"]

@@ -20,7 +20,13 @@ from scanner.demo.builders import (
     service_hostname,
     service_name,
 )
-from scanner.demo.seed import DEMO_RULES, STALE_VPCE_ID, DemoManifest, seed_demo_account
+from scanner.demo.seed import (
+    AWS_MANAGED_KEY,
+    DEMO_RULES,
+    STALE_VPCE_ID,
+    DemoManifest,
+    seed_demo_account,
+)
 
 REGION = "us-west-2"
 
@@ -36,9 +42,9 @@ def _endpoints(aws: Any, **filters: str) -> dict[str, dict[str, Any]]:
     return {e["VpcEndpointId"]: e for e in items}
 
 
-def test_manifest_lists_every_rule_and_twelve_mistakes(demo: DemoManifest) -> None:
+def test_manifest_lists_every_rule_and_thirteen_mistakes(demo: DemoManifest) -> None:
     assert set(demo.expected_fail) == set(DEMO_RULES)
-    assert len(demo.mistakes) == 12
+    assert len(demo.mistakes) == 13
     seen_by_rules = [m for m in demo.mistakes if m.rule_id is not None]
     for mistake in seen_by_rules:
         assert mistake.resource_id in demo.expected_fail[str(mistake.rule_id)]
@@ -53,7 +59,7 @@ def test_notebooks_are_described_as_the_manifest_says(aws: Any, demo: DemoManife
         nb = sm.describe_notebook_instance(NotebookInstanceName=name)
         assert nb["SubnetId"] == demo.notebook_subnets[name]
         assert nb["RootAccess"] == "Disabled"
-        assert nb["KmsKeyId"] == demo.kms_key_arn
+        assert nb["KmsKeyId"] == (AWS_MANAGED_KEY if name == "research-nb" else demo.kms_key_arn)
         # moto drops the IMDS configuration: the reason imdsv2 FAILs for every notebook.
         assert "InstanceMetadataServiceConfiguration" not in nb
         direct[name] = nb["DirectInternetAccess"]

@@ -20,7 +20,7 @@ POST = {
     "Version": "2012-10-17",
     "Statement": [
         {
-            "Sid": "Enable Notebook Access",
+            "Sid": "EnableNotebookAccess",
             "Effect": "Allow",
             "Action": [PRESIGN],
             "Resource": "*",

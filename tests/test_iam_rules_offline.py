@@ -48,9 +48,10 @@ def statement(
     effect: str = "Allow",
     operator: str = "StringEquals",
     resource: Any = "*",
+    sid: str = "Notebook",
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "Sid": "Notebook",
+        "Sid": sid,
         "Effect": effect,
         "Action": list(action) if not isinstance(action, str) else action,
         "Resource": resource,
@@ -310,7 +311,13 @@ def test_notebook_endpoint_without_its_api_endpoint_fails() -> None:
 def test_guard_deny_references_are_judged_and_policies_without_them_are_not() -> None:
     guard = doc(
         statement(),
-        statement(action=PRESIGN, vpces=["vpce-0gone"], effect="Deny", operator="StringNotEquals"),
+        statement(
+            action=PRESIGN,
+            vpces=["vpce-0gone"],
+            effect="Deny",
+            operator="StringNotEquals",
+            sid="Guard",
+        ),
     )
     f = results(base(guard))
     assert (
@@ -323,26 +330,25 @@ def test_guard_deny_references_are_judged_and_policies_without_them_are_not() ->
 
 
 def test_managed_policy_subject_is_its_arn_default_version_only() -> None:
-    snap = base(None)
     arn = f"arn:aws:iam::{ACCOUNT}:policy/NotebookViaVpce"
-    versions = [
-        {
-            "VersionId": "v1",
-            "IsDefaultVersion": False,
-            "Document": doc(statement(vpces=["vpce-0old"])),
-        },
-        {"VersionId": "v2", "IsDefaultVersion": True, "Document": POST},
-    ]
-    snap.add(
-        ACCOUNT, "global", "iam:policy", arn, {"Arn": arn, "PolicyVersionList": versions}, arn=arn
-    )
-    assert (
-        status(results(snap), "iam-vpce-condition-references-known-endpoints", arn) is Status.PASS
-    )
-    versions[0]["IsDefaultVersion"], versions[1]["IsDefaultVersion"] = True, False
-    assert (
-        status(results(snap), "iam-vpce-condition-references-known-endpoints", arn) is Status.FAIL
-    )
+
+    def judged(default: str) -> Status:
+        """The rule's verdict with ``default`` the default version (the other one fixed)."""
+        snap = base(None)
+        versions = [
+            {
+                "VersionId": "v1",
+                "IsDefaultVersion": default == "v1",
+                "Document": doc(statement(vpces=["vpce-0old"])),
+            },
+            {"VersionId": "v2", "IsDefaultVersion": default == "v2", "Document": POST},
+        ]
+        data = {"Arn": arn, "PolicyVersionList": versions}
+        snap.add(ACCOUNT, "global", "iam:policy", arn, data, arn=arn)
+        return status(results(snap), "iam-vpce-condition-references-known-endpoints", arn)
+
+    assert judged("v2") is Status.PASS
+    assert judged("v1") is Status.FAIL
 
 
 # -- SCPs ------------------------------------------------------------------------------------

@@ -39,3 +39,35 @@ def test_allow_everyone_with_not_action_or_not_resource(
     body = {k: v for k, v in full.items() if k != replaced} | statement
     data(s, EP, EP_API)["PolicyDocument"] = json.dumps({"Statement": [body]})
     assert finding(s, "endpoint-policy-restricted", EP_API).status == expected
+
+
+RESTRICTED = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "sagemaker:CreatePresignedNotebookInstanceUrl",
+    "Resource": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalAccount": "111122223333"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"Principal": None}, "Principal"),  # a resource-based policy must name principals
+        ({"Resorce": "*"}, "Resorce"),  # an element IAM's grammar does not know
+        ({"Action": "sagemaker::Create*"}, "sagemaker::Create*"),  # two colons
+    ],
+)
+def test_an_endpoint_policy_iam_would_reject_is_an_error_not_a_pass(
+    change: dict[str, Any], named: str
+) -> None:
+    """The same restricted statement PASSes; broken by one element it is ERROR naming it."""
+    s = compliant_snapshot()
+    data(s, EP, EP_API)["PolicyDocument"] = json.dumps({"Statement": [RESTRICTED]})
+    assert finding(s, "endpoint-policy-restricted", EP_API).status == "PASS"
+    broken = {k: v for k, v in (RESTRICTED | change).items() if v is not None}
+    s = compliant_snapshot()
+    data(s, EP, EP_API)["PolicyDocument"] = json.dumps({"Statement": [broken]})
+    got = finding(s, "endpoint-policy-restricted", EP_API)
+    assert got.status == "ERROR"
+    assert "not a valid policy document" in got.message and named in got.message, got.message

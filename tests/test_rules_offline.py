@@ -521,9 +521,7 @@ def test_cloudtrail_needs_multi_region_and_logging(field: str, value: Any) -> No
     assert f.resource_type == "aws:account"
 
 
-def test_cloudtrail_error_in_any_region_of_the_account_is_error() -> None:
-    s = compliant_snapshot()
-
+def _trails_denied_in_eu_west_1(s: Snapshot) -> Snapshot:
     s.record(
         CollectorOutcome(
             "cloudtrail.trails",
@@ -535,6 +533,26 @@ def test_cloudtrail_error_in_any_region_of_the_account_is_error() -> None:
             operation="DescribeTrails",
         )
     )
-    f = finding(s, "cloudtrail-multi-region-enabled", ACCOUNT)
+    return s
+
+
+def test_cloudtrail_logging_trail_proves_it_when_another_region_failed() -> None:
+    """An existence rule (requires_for_fail): the logging multi-region trail read in
+    us-west-2 proves it; the PASS names the region it could not read."""
+    f = finding(
+        _trails_denied_in_eu_west_1(compliant_snapshot()),
+        "cloudtrail-multi-region-enabled",
+        ACCOUNT,
+    )
+    assert f.status == "PASS"
+    assert "eu-west-1" in f.message and "DescribeTrails" in f.message
+    assert [u["region"] for u in f.evidence["unread_sources"]] == ["eu-west-1"]
+
+
+def test_cloudtrail_no_proof_with_a_region_failed_is_error() -> None:
+    s = compliant_snapshot()
+    data(s, "cloudtrail:trail", TRAIL)["Status"]["IsLogging"] = False
+    f = finding(_trails_denied_in_eu_west_1(s), "cloudtrail-multi-region-enabled", ACCOUNT)
     assert f.status == "ERROR"
     assert "eu-west-1" in f.message and "DescribeTrails" in f.message
+    assert f.evidence["failed_collectors"][0]["error_code"] == "AccessDenied"

@@ -27,6 +27,7 @@ from tests.snapshots import (
     SG_DEFAULT,
     SPACE,
     VPC,
+    add_kms_key,
     compliant_snapshot,
     data,
     explicit_route_table,
@@ -323,20 +324,35 @@ def test_user_profile_collection_failure_makes_group_rule_error() -> None:
 # -- studio-domain-kms-encryption ---------------------------------------------------------
 
 
+OTHER_KEY = "arn:aws:kms:us-west-2:111122223333:key/9"
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
         ({}, Status.FAIL),
         ({"KmsKeyId": ""}, Status.FAIL),
-        ({"HomeEfsFileSystemKmsKeyId": "arn:aws:kms:us-west-2:111122223333:key/9"}, Status.PASS),
-        ({"KmsKeyId": "arn:aws:kms:us-west-2:111122223333:key/9"}, Status.PASS),
+        ({"HomeEfsFileSystemKmsKeyId": OTHER_KEY}, Status.PASS),
+        ({"KmsKeyId": OTHER_KEY}, Status.PASS),
     ],
 )
 def test_kms_key(fields: dict[str, str], expected: Status) -> None:
+    """The deprecated HomeEfsFileSystemKmsKeyId counts; the key's manager is DescribeKey's
+    (the kms-key collector's record for that value)."""
     snap = compliant_snapshot()
+    add_kms_key(snap, OTHER_KEY)
     del domain(snap)["KmsKeyId"]
     domain(snap).update(fields)
     assert on(snap, "studio-domain-kms-encryption").status is expected
+
+
+def test_kms_key_aws_managed_fails() -> None:
+    snap = compliant_snapshot()
+    domain(snap)["KmsKeyId"] = "alias/aws/sagemaker"
+    add_kms_key(snap, "alias/aws/sagemaker", manager="AWS")
+    f = on(snap, "studio-domain-kms-encryption")
+    assert f.status is Status.FAIL
+    assert f.evidence["key_manager"] == "AWS"
 
 
 # -- studio-root-access-disabled ----------------------------------------------------------

@@ -26,6 +26,14 @@ def test_demo_scan_fails_exactly_the_manifest(demo_scan: tuple[DemoManifest, Sca
         for rule, found in result.status().items()
     }
     assert actual == {r: manifest.expected_fail[r] for r in ISSUE2_RULES}
+    # DescribeKey decides the KMS rule: the customer managed key PASSes; research-nb names
+    # alias/aws/sagemaker, for which moto has no key (NotFoundException, where AWS would
+    # answer KeyManager AWS), and FAILs either way.
+    ok = result.finding("notebook-kms-encryption", "clinical-nlp")
+    assert ok.status is Status.PASS and ok.evidence["key_manager"] == "CUSTOMER"
+    assert result.finding("notebook-kms-encryption", "research-nb").evidence["ref"] == (
+        "alias/aws/sagemaker"
+    )
 
 
 def test_demo_iam_fails_exactly_the_manifest(demo_scan: tuple[DemoManifest, Scan]) -> None:

@@ -5,6 +5,16 @@ matching strings themselves: they ask :func:`classify`.  Keeping the table of co
 place means the page-level retry (throttling only), the Organizations collector
 (access denied means *not collected*, not *failed*) and the snapshot's ``error_code`` all
 agree on what an error is.
+
+Two failures get words of their own, because the fix is the user's, not AWS's:
+
+- access denied names the IAM permission the scanner's policy lacks (:func:`with_permission`:
+  ``tag:GetResources``, not botocore's ``resourcegroupstaggingapi:GetResources``);
+- credentials AWS rejects as expired or unknown (``ExpiredToken``, ``InvalidClientTokenId``,
+  ``UnrecognizedClientException``, EC2's ``RequestExpired`` / ``AuthFailure``...) are
+  :attr:`ErrorKind.CREDENTIALS`, whatever the protocol spells them: every later call with
+  them fails alike, so the engine stops calling AWS for that account and the CLI says once
+  what to do (:data:`CREDENTIALS_ADVICE`).
 """
 
 from __future__ import annotations
@@ -15,15 +25,18 @@ from enum import StrEnum
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from scanner.aws.guard import ReadOnlyViolation
+from scanner.aws.guard import ReadOnlyViolation, iam_action
 
 
 class ErrorKind(StrEnum):
@@ -76,6 +89,45 @@ ACCESS_DENIED_CODES = frozenset(
 # "The service is not set up for this account": Organizations from a standalone account.
 NOT_IN_USE_CODES = frozenset({"AWSOrganizationsNotInUseException"})
 
+# "AWS does not accept these credentials at all": expired session credentials (query and
+# REST-XML protocols say ExpiredToken, JSON ones ExpiredTokenException, EC2 RequestExpired,
+# which is also its answer to a clock more than 15 minutes off) and keys AWS does not know
+# or signatures it cannot verify (InvalidClientTokenId, UnrecognizedClientException, EC2's
+# AuthFailure, a wrong secret's SignatureDoesNotMatch).  botocore retries none of them.
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "AuthFailure",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+    }
+)
+
+CREDENTIALS_ADVICE = (
+    "renew the scanner's AWS credentials (a new role session, aws sso login, fresh keys), "
+    "check the machine's clock, and scan again"
+)
+"""What the CLI says once when AWS rejected the credentials themselves."""
+
+
+# botocore's own "no usable credentials": none found, half a pair, a refresh that failed
+# (credential_process, an SSO token that expired or cannot be read).
+_CREDENTIAL_FAILURES = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+)
+_CREDENTIAL_EXCEPTIONS = frozenset(cls.__name__ for cls in _CREDENTIAL_FAILURES) | {
+    "UnauthorizedSSOTokenError",
+    "SSOTokenLoadError",
+}
 
 # An error body can be a whole HTML page (a proxy, a stand-in server); keep the snapshot lean.
 MAX_MESSAGE_CHARS = 500
@@ -90,7 +142,10 @@ class ErrorInfo:
     message: str
 
 
-def _kind_for_code(code: str) -> ErrorKind:
+def kind_for_code(code: str) -> ErrorKind:
+    """The kind of an AWS error code (or of a botocore exception class name, as recorded)."""
+    if code in CREDENTIAL_CODES or code in _CREDENTIAL_EXCEPTIONS:
+        return ErrorKind.CREDENTIALS
     if code in THROTTLING_CODES:
         return ErrorKind.THROTTLED
     if code in NOT_IN_USE_CODES:
@@ -118,11 +173,11 @@ def classify(exc: BaseException) -> ErrorInfo:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = str(err.get("Code") or (f"HTTP{status}" if status else "ClientError"))
         message = str(err.get("Message") or exc)
-        return ErrorInfo(_kind_for_code(code), code, _short(message))
+        return ErrorInfo(kind_for_code(code), code, _short(message))
     if isinstance(exc, ReadOnlyViolation):
         return ErrorInfo(ErrorKind.READ_ONLY_VIOLATION, "ReadOnlyViolation", str(exc))
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return ErrorInfo(ErrorKind.CREDENTIALS, type(exc).__name__, str(exc))
+    if isinstance(exc, _CREDENTIAL_FAILURES):
+        return ErrorInfo(ErrorKind.CREDENTIALS, type(exc).__name__, _short(str(exc)))
     if isinstance(exc, BotoConnectionError | HTTPClientError):
         # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError (connection);
         # ReadTimeoutError, ConnectionClosedError (HTTP client)
@@ -135,3 +190,26 @@ def classify(exc: BaseException) -> ErrorInfo:
 def is_throttling(exc: BaseException) -> bool:
     """True when ``exc`` is AWS asking us to slow down."""
     return isinstance(exc, ClientError) and classify(exc).kind is ErrorKind.THROTTLED
+
+
+def permission_note(operation: str) -> str:
+    """The words appended to an access-denied message for ``operation`` (``service:Op``)."""
+    return f"[IAM permission needed: {iam_action(operation)}]"
+
+
+def with_permission(info: ErrorInfo, operation: str) -> ErrorInfo:
+    """``info`` whose message names the IAM permission ``operation`` (botocore's
+    ``service:Operation``) needs, when access was denied; otherwise ``info`` unchanged.
+
+    AWS's own message names the action only sometimes (IAM, STS and most JSON services do;
+    EC2's ``UnauthorizedOperation`` says "You are not authorized to perform this operation"),
+    and never with the scanner's context, so the report and the CLI always say which
+    permission to add to the scanner's policy.  Idempotent: a message that already carries
+    the note is kept as is.
+    """
+    if info.kind is not ErrorKind.ACCESS_DENIED:
+        return info
+    note = permission_note(operation)
+    if note in info.message:
+        return info
+    return ErrorInfo(info.kind, info.code, f"{info.message} {note}".strip())

@@ -77,6 +77,8 @@ READ_ONLY_OPERATIONS: frozenset[str] = frozenset(
         # CloudTrail
         "cloudtrail:DescribeTrails",
         "cloudtrail:GetTrailStatus",
+        # KMS: the keys notebooks and Studio domains name (who manages each)
+        "kms:DescribeKey",
     }
 )
 

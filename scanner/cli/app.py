@@ -17,7 +17,7 @@ from types import FrameType
 import click
 
 from scanner import __version__, cancel
-from scanner.cli.common import EPILOG
+from scanner.cli.common import EPILOG, echo_block
 from scanner.errors import ExitCode, ScannerError
 
 # Subcommand -> (module, attribute).  A command's module is imported only when that command
@@ -103,7 +103,7 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except ScannerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo_block(f"error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

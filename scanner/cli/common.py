@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from scanner.config import ALL_FORMATS, DEFAULT_FORMATS, Config, load_config
+from scanner.inert import block_text, one_line
 from scanner.model.finding import Severity
 from scanner.progress import LogProgress, NullProgress, Progress, RichProgress
 
@@ -30,6 +31,28 @@ Exit status:
   2  usage or configuration error (message names file and line)
   3  incomplete: some data could not be collected or a rule could not be evaluated
 """
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """``click.echo`` of one line that carries data (resource ids, messages, errors from AWS or
+    a ticket tracker): escape sequences, control characters and newlines from the data are
+    made inert (:func:`scanner.inert.one_line`), so a tag cannot recolour, retitle or clear
+    the terminal, or forge a line of a listing that someone greps."""
+    click.echo(one_line(text), err=err)
+
+
+def echo_block(text: str, *, err: bool = False) -> None:
+    """:func:`echo` for text whose newlines are meant (an error naming several problems)."""
+    click.echo(block_text(text), err=err)
+
+
+def shown(value: object) -> str:
+    """A data value for ``rich`` output with markup on: inert as for :func:`echo`, and its
+    square brackets escaped, so a tag ``[bold red]`` or ``[link=...]`` prints as typed
+    instead of being read as rich markup."""
+    from rich.markup import escape
+
+    return escape(one_line(str(value)))
 
 
 def config_option(func: F) -> F:

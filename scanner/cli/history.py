@@ -17,9 +17,11 @@ import click
 
 from scanner.cli.common import (
     config_option,
+    echo,
     format_option,
     formats_option,
     output_file_option,
+    shown,
     store_option,
 )
 from scanner.config import Config, load_config
@@ -118,7 +120,7 @@ def drift(
     console = _console()
     print_drift(console, {"baseline" if before.baseline else "previous": summary(doc)})
     for fmt, path in written.items():
-        console.print(f"{fmt.upper():5} drift: {path}")
+        console.print(f"{fmt.upper():5} drift: {shown(path)}")
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -147,16 +149,17 @@ def runs_list(config_path: Path | None, store: str | None, fmt: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         by = (r.counts or {}).get("by_status", {})
-        table.add_row(
+        cells = (
             r.id,
-            str(r.status),
+            r.status,
             r.started_at,
             r.finished_at or "",
             ",".join(r.accounts),
             ",".join(r.regions),
-            str(by.get("FAIL", "")),
-            str(by.get("ERROR", "")),
+            by.get("FAIL", ""),
+            by.get("ERROR", ""),
         )
+        table.add_row(*map(shown, cells))
     _console().print(table)
 
 
@@ -175,25 +178,25 @@ def runs_show(run_ref: str, config_path: Path | None, store: str | None, fmt: st
         click.echo(json.dumps(doc, indent=2, default=str))
         return
     for key in ("id", "status", "started_at", "finished_at", "source", "tool_version"):
-        click.echo(f"{key:18} {doc[key]}")
-    click.echo(f"{'rulepack_version':18} {row.rulepack_version}")
-    click.echo(f"{'accounts':18} {', '.join(row.accounts)}")
-    click.echo(f"{'regions':18} {', '.join(row.regions)}")
+        echo(f"{key:18} {doc[key]}")
+    echo(f"{'rulepack_version':18} {row.rulepack_version}")
+    echo(f"{'accounts':18} {', '.join(row.accounts)}")
+    echo(f"{'regions':18} {', '.join(row.regions)}")
     if row.counts:
-        click.echo(f"{'findings':18} {json.dumps(row.counts.get('by_status'))}")
+        echo(f"{'findings':18} {json.dumps(row.counts.get('by_status'))}")
     if row.error:
-        click.echo(f"{'error':18} {row.error}")
+        echo(f"{'error':18} {row.error}")
     failed = [o for o in row.collectors if o["status"] == "error"]
     for o in failed:
-        click.echo(
+        echo(
             f"collector failed   {o['collector']} {o['account_id']}/{o['region']}: "
             f"{o['error_code']} {o['error_message']}"
         )
     if pinned:
-        click.echo(f"{'baselines':18} {', '.join(pinned)}")
+        echo(f"{'baselines':18} {', '.join(pinned)}")
     for fmt_name, path in row.reports.items():
-        click.echo(f"{fmt_name + ' report':18} {path}")
-    click.echo(f"{'chain_digest':18} {row.chain_digest or '(not sealed)'}")
+        echo(f"{fmt_name + ' report':18} {path}")
+    echo(f"{'chain_digest':18} {row.chain_digest or '(not sealed)'}")
 
 
 @runs.command("verify")
@@ -210,14 +213,14 @@ def runs_verify(config_path: Path | None, store: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     elif result.ok:
-        click.echo(
+        echo(
             f"ok: {result.runs_checked} stored run(s) match their digests; head "
             f"{result.head_run_id} {result.head_digest}"
         )
     else:
-        click.echo(f"FAILED: first run altered or missing: {result.first_bad_run}")
+        echo(f"FAILED: first run altered or missing: {result.first_bad_run}")
         for problem in result.problems:
-            click.echo(f"  {problem}")
+            echo(f"  {problem}")
     sys.exit(int(ExitCode.OK if result.ok else ExitCode.FINDINGS))
 
 
@@ -247,7 +250,7 @@ def baseline_set(
     with open_store(load_config(config_path), store) as st:
         row = st.run(run_ref) if run_ref else _latest(st)
         base = st.set_baseline(name, row, note)
-    click.echo(f"baseline {base.name} -> run {base.run_id} ({row.status}, {row.started_at})")
+    echo(f"baseline {base.name} -> run {base.run_id} ({row.status}, {row.started_at})")
 
 
 @baseline.command("list")
@@ -266,9 +269,9 @@ def baseline_list(config_path: Path | None, store: str | None, fmt: str) -> None
         click.echo(json.dumps(docs, indent=2))
         return
     for d in docs:
-        click.echo(f"{d['name']}  run {d['run_id']}  set {d['created_at']}  {d['note'] or ''}")
+        echo(f"{d['name']}  run {d['run_id']}  set {d['created_at']}  {d['note'] or ''}")
     if not docs:
-        click.echo("no baselines (scanner baseline set --name NAME)")
+        echo("no baselines (scanner baseline set --name NAME)")
 
 
 # -- evidence ---------------------------------------------------------------------------
@@ -295,7 +298,7 @@ def evidence_export(
     with open_store(config, store) as st:
         row, _ = st.resolve(run_ref)
         manifest = export_evidence(st, row, output, config)
-    click.echo(f"evidence pack written: {output} ({len(manifest['files'])} files)")
+    echo(f"evidence pack written: {output} ({len(manifest['files'])} files)")
 
 
 # -- report -----------------------------------------------------------------------------
@@ -337,10 +340,10 @@ def report(
         row, _ = st.resolve(run_ref)
         out = output_dir or Path(config.output.dir) / row.id
         written = regenerate_reports(st, row, out, wanted, config.store.baseline)
-    click.echo(f"Reports of run {row.id} ({row.status}) regenerated from {st.display_url}:")
+    echo(f"Reports of run {row.id} ({row.status}) regenerated from {st.display_url}:")
     for fmt in written:
         for path in report_files(fmt, out):
-            click.echo(f"{fmt.upper():10} {path}")
+            echo(f"{fmt.upper():10} {path}")
 
 
 # -- waivers ----------------------------------------------------------------------------
@@ -378,9 +381,9 @@ def waivers_list(config_path: Path | None, store: str | None, fmt: str) -> None:
         click.echo(json.dumps(docs, indent=2, default=str))
         return
     if not docs:
-        click.echo("no waivers configured")
+        echo("no waivers configured")
     for d in docs:
-        click.echo(
+        echo(
             f"{d['state']:16} {d['id']}  {d['rule_id']} on {d['resource']}"
             f"{' in ' + d['account'] if d.get('account') else ''}"
             f"  owner {d['owner']}  expires {d['expires']}"

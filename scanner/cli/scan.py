@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from scanner.aws.errors import CREDENTIALS_ADVICE, ErrorKind, kind_for_code
 from scanner.cli.common import (
     EPILOG,
     config_option,
+    echo,
     log,
     logging_options,
     output_file_option,
@@ -18,6 +20,7 @@ from scanner.cli.common import (
     region_option,
     report_options,
     setup,
+    shown,
     store_option,
 )
 from scanner.config import Config
@@ -64,14 +67,34 @@ def describe_failure(outcome: CollectorOutcome) -> str:
     )
 
 
+def credential_lines(failed: list[CollectorOutcome]) -> list[str]:
+    """One line per account whose credentials AWS rejected (expired, unknown key): the codes
+    seen, how many collectors that left unread, and what to do.  Each of those collectors
+    failed on its own operation (or was not called at all), and a line apiece would bury
+    the one thing the user must fix."""
+    by_account: dict[str, list[CollectorOutcome]] = {}
+    for o in failed:
+        if kind_for_code(o.error_code or "") is ErrorKind.CREDENTIALS:
+            by_account.setdefault(o.account_id, []).append(o)
+    return [
+        f"account {account}: credentials expired or invalid "
+        f"({', '.join(sorted({str(o.error_code) for o in members}))}): {len(members)} "
+        f"collector run(s) got no data; {CREDENTIALS_ADVICE}"
+        for account, members in by_account.items()
+    ]
+
+
 def failure_lines(failed: list[CollectorOutcome]) -> list[str]:
     """The failed collectors, one line each, except that the collectors of one account that
     failed alike (a role that cannot be assumed fails them all) share one line naming the
-    account, the operation and AWS's reason."""
+    account, the operation and AWS's reason, and rejected credentials get one line per
+    account (:func:`credential_lines`), first."""
+    lines = credential_lines(failed)
     groups: dict[tuple[str, str | None, str | None, str | None], list[CollectorOutcome]] = {}
     for o in failed:
+        if kind_for_code(o.error_code or "") is ErrorKind.CREDENTIALS:
+            continue
         groups.setdefault((o.account_id, o.operation, o.error_code, o.error_message), []).append(o)
-    lines: list[str] = []
     for (account, operation, code, message), members in groups.items():
         if len(members) == 1:
             lines.append(describe_failure(members[0]))
@@ -86,8 +109,12 @@ def failure_lines(failed: list[CollectorOutcome]) -> list[str]:
 
 
 def print_summary(record: RunRecord, config: Config) -> None:
-    """Human summary on stdout (or one JSON log line for the nightly job)."""
+    """Human summary on stdout (or one JSON log line for the nightly job).  Rejected
+    credentials are also logged as an error (stderr), in either format."""
     summary = record.summary()
+    failed = record.snapshot.failed_outcomes()
+    for line in credential_lines(failed):
+        log.error(line)
     if config.log_format == "json":
         log.info(
             "scan finished",
@@ -118,13 +145,20 @@ def print_summary(record: RunRecord, config: Config) -> None:
         for col in ("status", "severity", "rule", "resource", "message"):
             table.add_column(col, overflow="fold")
         for f in problems:
-            table.add_row(str(f.status), str(f.severity), f.rule_id, f.resource_id, f.message)
+            table.add_row(
+                str(f.status),
+                str(f.severity),
+                shown(f.rule_id),
+                shown(f.resource_id),
+                shown(f.message),
+            )
         console.print(table)
     else:
         # Piped or logged: one greppable line per problem, never wrapped mid-word.
         for f in problems:
             console.print(
-                f"{f.status} {f.severity} {f.rule_id} {f.resource_id}: {f.message}",
+                f"{f.status} {f.severity} {shown(f.rule_id)} {shown(f.resource_id)}: "
+                f"{shown(f.message)}",
                 soft_wrap=True,
             )
     if not record.complete:
@@ -132,12 +166,12 @@ def print_summary(record: RunRecord, config: Config) -> None:
             "[bold magenta]INCOMPLETE:[/bold magenta] some data could not be collected or "
             "evaluated; see the ERROR findings. Nothing marked ERROR was checked."
         )
-        for line in failure_lines(record.snapshot.failed_outcomes()):
-            console.print(f"  {line}", soft_wrap=True, markup=False)
+        for line in failure_lines(failed):
+            console.print(f"  {shown(line)}", soft_wrap=True)
     print_waivers(console, record)
     print_drift(console, record.drift)
     for fmt, path in record.reports.items():
-        console.print(f"{fmt.upper():5} report: {path}")
+        console.print(f"{fmt.upper():5} report: {shown(path)}")
 
 
 def drift_counts(record: RunRecord) -> dict[str, Any] | None:
@@ -161,12 +195,14 @@ def print_waivers(console: Any, record: RunRecord) -> None:
     for w in record.waivers:
         if w["state"] == "expired":
             console.print(
-                f"[yellow]waiver expired[/yellow] {w['id']}: {w['rule_id']} on {w['resource']} "
-                f"(owner {w['owner']}, expired {w['expires']}): no longer applied"
+                f"[yellow]waiver expired[/yellow] {shown(w['id'])}: {shown(w['rule_id'])} on "
+                f"{shown(w['resource'])} (owner {shown(w['owner'])}, expired {w['expires']}): "
+                "no longer applied"
             )
         elif w["state"] == "unused":
             console.print(
-                f"[yellow]waiver unused[/yellow] {w['id']}: {w['rule_id']} on {w['resource']} "
+                f"[yellow]waiver unused[/yellow] {shown(w['id'])}: {shown(w['rule_id'])} on "
+                f"{shown(w['resource'])} "
                 "matches no FAIL finding"
             )
 
@@ -185,19 +221,20 @@ def print_drift(console: Any, drift: dict[str, Any] | None) -> None:
         name = d["from"].get("baseline") or d["from"]["run"]
         r, f = d["resources"], d["findings"]
         console.print(
-            f"[bold]Drift since {label} {name}[/bold]: resources +{r['added']} "
+            f"[bold]Drift since {label} {shown(name)}[/bold]: resources +{r['added']} "
             f"-{r['removed']} ~{r['modified']}; findings {f['new']} new, "
             f"{f['regressed']} regressed, {f['resolved']} resolved, "
             f"{f['still_failing']} still failing, {f['error_changes']} ERROR changes"
         )
         for item in d["new"][:10] + d["regressed"][:10]:
             console.print(
-                f"  {item['to']} {item['severity']} {item['rule_id']} {item['resource_id']}"
+                f"  {item['to']} {item['severity']} {shown(item['rule_id'])} "
+                f"{shown(item['resource_id'])}"
                 f" (was {item['from'] or 'absent'})"
             )
         _print_unknown(console, d["unknown_scopes"])
     if drift.get("baseline_error"):
-        console.print(f"[yellow]{drift['baseline_error']}[/yellow]")
+        console.print(f"[yellow]{shown(drift['baseline_error'])}[/yellow]")
 
 
 @click.command(epilog=EPILOG)
@@ -268,11 +305,11 @@ def collect(
     snap = do_collect(config, regions=list(regions) or None, progress=progress_for(config))
     snap.save(output)
     failed = snap.failed_outcomes()
-    click.echo(
+    echo(
         f"snapshot written: {output} ({len(snap.collectors)} collector runs, {len(failed)} failed)"
     )
     for line in failure_lines(failed):
-        click.echo(f"  failed: {line}")
+        echo(f"  failed: {line}")
     sys.exit(int(ExitCode.INCOMPLETE if failed else ExitCode.OK))
 
 
@@ -326,7 +363,7 @@ def _print_unknown(console: Any, scopes: list[dict[str, Any]]) -> None:
     quiet = ("disabled", "not_collected")
     loud = sorted(
         {
-            f"{u['resource_type']} {u['account_id']}/{u['region']} ({u['reason']})"
+            shown(f"{u['resource_type']} {u['account_id']}/{u['region']} ({u['reason']})")
             for u in scopes
             if u["status"] not in quiet
         }

@@ -14,6 +14,7 @@ import click
 from scanner import cancel
 from scanner.cli.common import (
     config_option,
+    echo,
     logging_options,
     progress_for,
     setup,
@@ -111,13 +112,13 @@ def _once(config: Config, store: str | None, metrics_file: str | None) -> None:
     if result.record is not None:
         print_summary(result.record, config)
     elif result.error:
-        click.echo(f"error: {result.error}", err=True)
+        echo(f"error: {result.error}", err=True)
     for target in result.tickets.results if result.tickets else []:
         if not target.ok:
-            click.echo(f"ticket target {target.name} failed: {'; '.join(target.errors)}", err=True)
+            echo(f"ticket target {target.name} failed: {'; '.join(target.errors)}", err=True)
     for delivery in result.deliveries:
         if not delivery.ok and delivery.error:
-            click.echo(f"notification {delivery.name} failed: {delivery.error}", err=True)
+            echo(f"notification {delivery.name} failed: {delivery.error}", err=True)
     sys.exit(result.exit_code)
 
 

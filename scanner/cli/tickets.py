@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scanner.cli.common import config_option, format_option, logging_options, setup, store_option
+from scanner.cli.common import (
+    config_option,
+    echo,
+    format_option,
+    logging_options,
+    setup,
+    store_option,
+)
 from scanner.cli.history import open_store
 from scanner.errors import ExitCode
 
@@ -104,28 +111,29 @@ def sync_cmd(
         _print(report)
     failed = [r.name for r in report.results if not r.ok]
     if failed:
-        click.echo(f"ticket sync failed for: {', '.join(failed)}", err=True)
+        echo(f"ticket sync failed for: {', '.join(failed)}", err=True)
         sys.exit(int(ExitCode.INCOMPLETE))
 
 
 def _print(report: SyncReport) -> None:
     verb = "would sync" if report.dry_run else "synced"
-    click.echo(f"run {report.run_id}: {verb} {len(report.results)} target(s)")
+    echo(f"run {report.run_id}: {verb} {len(report.results)} target(s)")
     for result in report.results:
         state = "ok" if result.ok else "FAILED"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v) or "nothing"
-        click.echo(f"\n{result.name} ({result.kind}): {state}; {counts}")
+        click.echo()
+        echo(f"{result.name} ({result.kind}): {state}; {counts}")
         for action in result.actions:
             if action["action"] == "wait" and not report.dry_run:
                 continue
             where = action["resource_id"] or f"account {action['account_id']}"
             outcome = "" if report.dry_run else f" [{action['outcome']}]"
-            click.echo(
+            echo(
                 f"  {action['action']:<16} {action['ticket'] or '-':<14} "
                 f"{action['rule_id']}  {where}  ({action['reason']}){outcome}"
             )
         for error in result.errors:
-            click.echo(f"  error: {error}", err=True)
+            echo(f"  error: {error}", err=True)
 
 
 @tickets.command("list")
@@ -156,5 +164,5 @@ def list_cmd(
         key = r.ticket.key if r.ticket else "-"
         where = r.remembered.resource_id or f"account {r.remembered.account_id}"
         error = f"  last error: {r.last_error}" if r.last_error else ""
-        click.echo(f"{r.target:<14} {r.state:<9} {key:<14} {r.remembered.rule_id}  {where}{error}")
+        echo(f"{r.target:<14} {r.state:<9} {key:<14} {r.remembered.rule_id}  {where}{error}")
     click.echo(f"{len(rows)} ticket(s)", err=True)

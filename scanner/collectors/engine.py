@@ -11,19 +11,34 @@ Tags declared as :class:`~scanner.collectors.specs.BulkTags` are read with one p
 instead of one ``ListTags`` per item.  Denied, it falls back to the per-item detail for that
 output in that scope, with one warning; any other failure of it fails the collector, since
 tags read as "none" could turn a tag-scoped rule into a false PASS.
+
+A :class:`~scanner.collectors.specs.Lookup` (the KMS keys notebooks name) is given the
+records of its input types from the same scope (the fan-out runs it after their
+collectors) and makes one call per distinct value they reference; an error code the lookup
+declares "missing" is recorded on that value's record, any other error fails the collector
+like any call.
+
+An access-denied outcome's message names the IAM permission to grant
+(:func:`scanner.aws.errors.with_permission`).  Once AWS rejects an account's credentials
+themselves (expired, unknown: :attr:`ErrorKind.CREDENTIALS`), every later call with them
+would fail the same way, so the account's collectors not yet started record that as their
+``error`` outcome without calling AWS (:class:`_Rejected`): one failing call per unit in
+flight, not one per remaining (region, collector).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import jmespath
 
-from scanner.aws.errors import ErrorKind, classify
+from scanner.aws.errors import ErrorInfo, ErrorKind, classify, with_permission
 from scanner.aws.guard import iam_action
 from scanner.aws.session import ClientFactory
 from scanner.collectors.normalize import MalformedResponse, jsonable
@@ -36,11 +51,12 @@ from scanner.collectors.specs import (
     CollectorSpec,
     Detail,
     Item,
+    Lookup,
     Output,
     Record,
     Scope,
 )
-from scanner.model.snapshot import CollectorOutcome, OutcomeStatus
+from scanner.model.snapshot import MISSING_KEY, CollectorOutcome, OutcomeStatus
 
 log = logging.getLogger(__name__)
 
@@ -291,14 +307,56 @@ def _tags_of(arn: str, mapping: dict[str, list[Item]], arns: list[str]) -> list[
     return mapping[candidates[0]]
 
 
+def _referenced(lookup: Lookup, inputs: Sequence[Record]) -> list[str]:
+    """The distinct values the lookup's ``refs`` find in ``inputs``, in first-seen order."""
+    values: list[str] = []
+    for rec in inputs:
+        expression = lookup.refs.get(rec.type)
+        if expression is None:
+            continue
+        found = _search(expression, rec.data, lookup.type)
+        for value in found if isinstance(found, list) else [found]:
+            if isinstance(value, str) and value:
+                values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def _look_up(caller: _Caller, lookup: Lookup, inputs: Sequence[Record]) -> list[Record]:
+    """One ``lookup.operation`` per distinct referenced value (see :class:`Lookup`)."""
+    records: list[Record] = []
+    for value in _referenced(lookup, inputs):
+        try:
+            answer = caller.call(lookup.operation, {lookup.param: value})
+        except _OperationFailed as failed:
+            info = classify(failed.cause)
+            if info.code not in lookup.missing_codes:
+                raise
+            missing = {MISSING_KEY: {"Code": info.code, "Message": info.message}}
+            records.append(Record(lookup.type, value, None, missing))
+            continue
+        found = _required(lookup.result, answer, lookup.operation)
+        if not isinstance(found, dict):
+            raise _malformed(lookup.operation, f"{lookup.result} is not an object")
+        arn = _search(lookup.arn, found, lookup.type) if lookup.arn else None
+        records.append(
+            Record(lookup.type, value, arn if isinstance(arn, str) else None, jsonable(found))
+        )
+    return records
+
+
 def collect_records(
-    spec: CollectorSpec, client: Any, scope: Scope, client_for: ClientFor | None = None
+    spec: CollectorSpec,
+    client: Any,
+    scope: Scope,
+    client_for: ClientFor | None = None,
+    inputs: Sequence[Record] = (),
 ) -> list[Record]:
     """Every record ``spec`` produces in ``scope``; raises on the first failure.
 
     ``client`` is for ``spec.service``; ``client_for(service)`` gives a client for another
     service in the scope's API region (the tagging API for :class:`BulkTags`), and only specs
-    that read tags in bulk need it.
+    that read tags in bulk need it.  ``inputs`` are the scope's records of the spec's
+    ``input_types`` (what its :class:`Lookup` reads).
     """
     run = _Run(spec, scope, _Caller(client), client_for)
     records: list[Record] = []
@@ -308,6 +366,8 @@ def collect_records(
             records += _collect_output(run, source.operation, output, page_list)
     if spec.extra is not None:
         records += spec.extra(run.caller.call, run.caller.pages, scope, records)
+    if spec.lookup is not None:
+        records += _look_up(run.caller, spec.lookup, inputs)
     return records
 
 
@@ -325,21 +385,73 @@ def scope_outcome(
     )
 
 
+class _Rejected:
+    """Client factories whose credentials AWS rejected in this process, with the first such
+    failure: ``(service:Operation, ErrorInfo)``.  Weakly keyed, so a finished scan's
+    factories (and the scheduler's next run, with new ones) start clean."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: weakref.WeakKeyDictionary[ClientFactory, tuple[str, ErrorInfo]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def mark(self, factory: ClientFactory, operation: str, info: ErrorInfo) -> None:
+        with self._lock:
+            self._first.setdefault(factory, (operation, info))
+
+    def first(self, factory: ClientFactory) -> tuple[str, ErrorInfo] | None:
+        with self._lock:
+            return self._first.get(factory)
+
+
+_REJECTED = _Rejected()
+
+
+def _qualified(spec: CollectorSpec, operation: str) -> str:
+    """botocore's ``service:Operation`` for an operation ``spec`` calls (the tagging API's
+    GetResources is not the spec's service)."""
+    for named in spec.operations:
+        if named.partition(":")[2] == operation:
+            return named
+    return f"{spec.service}:{operation}"
+
+
 def run_collector(
-    spec: CollectorSpec, factory: ClientFactory, scope: Scope
+    spec: CollectorSpec, factory: ClientFactory, scope: Scope, inputs: Sequence[Record] = ()
 ) -> tuple[CollectorOutcome, list[Record]]:
-    """Run ``spec`` in ``scope``: exactly one outcome, and records only when it is ``ok``."""
+    """Run ``spec`` in ``scope``: exactly one outcome, and records only when it is ``ok``.
+
+    Not run at all when AWS already rejected ``factory``'s credentials (module docstring):
+    the outcome is ``error`` with that code, no operation, and a message saying so.
+    """
     started = time.monotonic()
 
     def outcome(status: OutcomeStatus, count: int = 0, **error: Any) -> CollectorOutcome:
         elapsed = round(time.monotonic() - started, 3)
         return scope_outcome(spec, scope, status, resource_count=count, duration_s=elapsed, **error)
 
+    rejected = _REJECTED.first(factory)
+    if rejected is not None:
+        first_operation, first = rejected
+        return (
+            outcome(
+                OutcomeStatus.ERROR,
+                error_code=first.code,
+                error_message=f"not called: AWS rejected these credentials earlier in this "
+                f"scan ({first.code} on {first_operation}: {first.message})",
+            ),
+            [],
+        )
     operation: str | None = None
     try:
         client = factory.client(spec.service, scope.api_region)
         records = collect_records(
-            spec, client, scope, lambda service: factory.client(service, scope.api_region)
+            spec,
+            client,
+            scope,
+            lambda service: factory.client(service, scope.api_region),
+            inputs,
         )
     except _OperationFailed as failed:
         operation, exc = failed.operation, failed.cause
@@ -348,6 +460,11 @@ def run_collector(
     else:
         return outcome(OutcomeStatus.OK, len(records)), records
     info = classify(exc)
+    named = _qualified(spec, operation) if operation is not None else spec.service
+    if operation is not None:
+        info = with_permission(info, named)
+    if info.kind is ErrorKind.CREDENTIALS:
+        _REJECTED.mark(factory, named, info)
     status = (
         OutcomeStatus.NOT_COLLECTED
         if info.kind in spec.not_collected_kinds

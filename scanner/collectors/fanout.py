@@ -23,17 +23,18 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from scanner.aws.errors import ErrorInfo, with_permission
 from scanner.aws.session import ClientFactory, global_region_for
 from scanner.collectors.accounts import ORGANIZATIONS, AccountScan, ScanPlan
 from scanner.collectors.engine import run_collector, scope_outcome
-from scanner.collectors.registry import COLLECTORS
+from scanner.collectors.registry import COLLECTORS, all_operations
 from scanner.collectors.shards import Shard
-from scanner.collectors.specs import CollectorSpec, Scope
+from scanner.collectors.specs import CollectorSpec, Record, Scope
 from scanner.model.snapshot import GLOBAL_REGION, OutcomeStatus
 
 
@@ -83,23 +84,35 @@ def outcome_shard(
     return Shard(scope_outcome(spec, scope, status, **details))
 
 
+def _preflight_info(operation: str, info: ErrorInfo) -> ErrorInfo:
+    """A preflight failure's error, naming the IAM permission when access was denied (the
+    preflight records the bare operation name: ``AssumeRole``, ``DescribeRegions``)."""
+    for named in all_operations():
+        if named.partition(":")[2] == operation:
+            return with_permission(info, named)
+    return info
+
+
 def plan_account(
     scan: AccountScan, plan: ScanPlan, disabled: set[str]
 ) -> tuple[list[Shard], list[ScopeJob]]:
     """What one reached (or unreachable) account needs: shards decided now, and jobs."""
     now: list[Shard] = []
+    failure = (
+        None if scan.failure is None else _preflight_info(scan.failure.operation, scan.failure.info)
+    )
     by_region: dict[str, list[str]] = defaultdict(list)
     global_region = global_region_for(scan.regions[0])
     for spec in COLLECTORS.values():
         for scope in scopes_for(spec, scan.account_id, scan.partition, scan.regions, global_region):
-            if scan.failure is not None:
+            if scan.failure is not None and failure is not None:
                 now.append(
                     outcome_shard(
                         spec,
                         scope,
                         OutcomeStatus.ERROR,
-                        error_code=scan.failure.info.code,
-                        error_message=scan.failure.info.message,
+                        error_code=failure.code,
+                        error_message=failure.message,
                         operation=scan.failure.operation,
                     )
                 )
@@ -143,12 +156,50 @@ def _from_organization(spec: CollectorSpec, scope: Scope, plan: ScanPlan) -> Sha
 
 
 def run_unit(
-    spec: CollectorSpec, factory: ClientFactory, scope: Scope, limit: AbstractContextManager[object]
+    spec: CollectorSpec,
+    factory: ClientFactory,
+    scope: Scope,
+    limit: AbstractContextManager[object],
+    inputs: tuple[Record, ...] = (),
 ) -> Shard:
     """One collector in one scope, within its service's concurrency limit."""
     with limit:
-        outcome, records = run_collector(spec, factory, scope)
+        outcome, records = run_collector(spec, factory, scope, inputs)
     return Shard(outcome, tuple(records))
+
+
+@dataclass
+class _Dependent:
+    """A collector that reads other collectors' records (a lookup), waiting in its job for
+    the collectors producing its ``input_types`` there, and the records they gave."""
+
+    spec: CollectorSpec
+    waiting_for: set[str]
+    inputs: list[Record] = field(default_factory=list)
+
+    def take(self, name: str, shard: Shard) -> bool:
+        """Note that ``name`` finished with ``shard``; True when nothing is awaited now."""
+        if name not in self.waiting_for:
+            return False
+        self.inputs += [r for r in shard.records if r.type in self.spec.input_types]
+        self.waiting_for.discard(name)
+        return not self.waiting_for
+
+
+def _dependents(job: ScopeJob) -> dict[str, _Dependent]:
+    """The job's lookup collectors by name, each with the job's collectors it waits for
+    (a producer disabled or absent from the job is not awaited: it gives no records)."""
+    out: dict[str, _Dependent] = {}
+    for name in job.collectors:
+        spec = COLLECTORS[name]
+        if spec.input_types:
+            producers = {
+                other
+                for other in job.collectors
+                if other != name and spec.input_types & set(COLLECTORS[other].resource_types)
+            }
+            out[name] = _Dependent(spec, producers)
+    return out
 
 
 class ServiceLimits:
@@ -178,34 +229,51 @@ def run_jobs_threaded(
 ) -> Iterator[Shard]:
     """Every unit of ``jobs`` on a bounded pool; shards in completion order.
 
+    A lookup collector (:class:`~scanner.collectors.specs.Lookup`) starts once the
+    collectors of its job that produce its input types have finished, with their records.
     ``done_with(account)`` is called once an account's last unit has finished.  On an
     interruption (SIGTERM, Ctrl-C) or a failure, no queued unit starts, so no new AWS call
     is made; the ones in flight finish their current call and are dropped.
     """
     remaining: dict[str, int] = defaultdict(int)
-    units: list[tuple[ScopeJob, CollectorSpec]] = []
-    for job in jobs:
+    waiting = [_dependents(job) for job in jobs]
+    ready: list[tuple[int, CollectorSpec]] = []
+    for index, job in enumerate(jobs):
         for name in job.collectors:
-            units.append((job, COLLECTORS[name]))
             remaining[job.scan.account_id] += 1
-    if not units:
+            dependent = waiting[index].get(name)
+            if dependent is None or not dependent.waiting_for:
+                ready.append((index, COLLECTORS[name]))
+    if not ready:
         return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect")
+    futures: dict[Future[Shard], tuple[int, str]] = {}
+
+    def submit(index: int, spec: CollectorSpec, inputs: tuple[Record, ...] = ()) -> None:
+        job = jobs[index]
+        limit = limits(job.scan.account_id, spec.service)
+        future = pool.submit(run_unit, spec, factory_for(job.scan), job.scope(), limit, inputs)
+        futures[future] = (index, spec.name)
+
     try:
-        futures: dict[Future[Shard], str] = {}
-        for job, spec in units:
-            account = job.scan.account_id
-            limit = limits(account, spec.service)
-            future = pool.submit(run_unit, spec, factory_for(job.scan), job.scope(), limit)
-            futures[future] = account
-        for future in as_completed(futures):
-            # Dropped as soon as it is merged: the pool keeps no shard, so memory holds one
-            # snapshot, not a second copy of everything collected.
-            account = futures.pop(future)
-            yield future.result()  # run_collector never raises for AWS errors
-            remaining[account] -= 1
-            if remaining[account] == 0:
-                done_with(account)
+        for index, spec in ready:
+            submit(index, spec)
+        while futures:
+            done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in done:
+                # Dropped as soon as it is merged: the pool keeps no shard, so memory holds
+                # one snapshot, not a second copy of everything collected.
+                index, name = futures.pop(future)
+                shard = future.result()  # run_collector never raises for AWS errors
+                for dependent in waiting[index].values():
+                    if dependent.take(name, shard):
+                        submit(index, dependent.spec, tuple(dependent.inputs))
+                        dependent.inputs = []
+                account = jobs[index].scan.account_id
+                yield shard
+                remaining[account] -= 1
+                if remaining[account] == 0:
+                    done_with(account)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -9,7 +9,8 @@ Regional (run once per scanned region):
   ``transit-gateway-vpc-attachment``, ``security-group``, ``flow-log``, ``vpc-endpoint``,
   ``directconnect-virtual-interface``, ``resolver-rule``, ``resolver-rule-association``,
   ``notebook-instance``, ``studio-domain``, ``studio-user-profile``, ``studio-space``,
-  ``app-image-config``, ``cloudtrail``.
+  ``app-image-config``, ``cloudtrail``, ``kms-key`` (the KMS keys notebooks and Studio
+  domains name, described once each after those collectors ran).
 
 Global (run once per account, region ``global``):
   ``directconnect-gateway``, ``route53-hosted-zone``, ``iam``, ``organizations``.
@@ -25,6 +26,7 @@ from scanner.collectors.specs import (
     CollectorSpec,
     Detail,
     Item,
+    Lookup,
     Output,
     Scope,
     Source,
@@ -93,6 +95,22 @@ def _studio_member(name: str, kind: str, noun: str) -> CollectorSpec:
 def _zone_could_answer_sagemaker(item: Item, scope: Scope) -> bool:
     return zone_could_answer(str(item["Name"]), scope.regions)
 
+
+# A KmsKeyId is a key id, key ARN, alias name or alias ARN; DescribeKey takes each and, for an
+# alias, answers the key it points to (KeyManager included).  NotFoundException means the
+# value names no key (deleted, or never created): a fact about it, not a failure.
+_KMS_KEYS = Lookup(
+    type="kms:key",
+    operation="DescribeKey",
+    param="KeyId",
+    refs={
+        "sagemaker:notebook-instance": "KmsKeyId",
+        "sagemaker:domain": "KmsKeyId || HomeEfsFileSystemKmsKeyId",
+    },
+    result="KeyMetadata",
+    arn="Arn",
+    missing_codes=frozenset({"NotFoundException"}),
+)
 
 _IAM_FILTERS = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"]
 
@@ -466,6 +484,7 @@ COLLECTORS: dict[str, CollectorSpec] = {
                 ),
             ),
         ),
+        CollectorSpec("kms-key", "kms", (), lookup=_KMS_KEYS),
     )
 }
 

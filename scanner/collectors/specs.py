@@ -126,6 +126,34 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Describe, once each, the resources that other collectors' records name.
+
+    Some resources have no listing that says which of them matter: nothing lists the KMS
+    keys notebooks use, the notebooks name them (``KmsKeyId``).  A collector with a lookup
+    runs after the collectors producing the ``refs`` types in the same scope, takes the
+    distinct values its jmespaths find in their records (a string or a list of strings),
+    and calls ``operation`` once per value, passing it as ``param``.  The record's id is the
+    value as written (a key id, key ARN, alias name or alias ARN: DescribeKey accepts each),
+    so enrichment joins on it exactly; ``result`` is where the resource is in the answer,
+    ``arn`` a jmespath over it.
+
+    ``missing_codes`` are AWS error codes that mean "no such resource": a fact about that
+    value, recorded as its record ``{"Missing": {"Code", "Message"}}`` so the rule can say
+    what it means, instead of failing the collector.  Every other error fails the collector
+    in that scope, as for any collector.
+    """
+
+    type: str
+    operation: str
+    param: str
+    refs: Mapping[str, str]
+    result: str
+    arn: str | None = None
+    missing_codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Record:
     """One collected resource, ready for :meth:`Snapshot.add`."""
 
@@ -150,6 +178,8 @@ class CollectorSpec:
     credentials" for this collector (Organizations from a member account) and are recorded
     as ``not_collected`` instead of ``error``.  ``extra_operations`` / ``extra_types`` list what
     ``extra`` may call and produce, so the IAM policy test and the outcomes see them too.
+    ``lookup`` describes resources other collectors' records name (:class:`Lookup`); such a
+    collector usually has no ``sources``.
     """
 
     name: str
@@ -160,17 +190,27 @@ class CollectorSpec:
     extra_operations: tuple[str, ...] = ()
     extra_types: tuple[str, ...] = ()
     not_collected_kinds: frozenset[ErrorKind] = frozenset()
+    lookup: Lookup | None = None
 
     @property
     def resource_types(self) -> list[str]:
         """Every type this collector produces, in spec order."""
-        return [out.type for src in self.sources for out in src.outputs] + list(self.extra_types)
+        types = [out.type for src in self.sources for out in src.outputs]
+        types += list(self.extra_types)
+        return types + ([self.lookup.type] if self.lookup is not None else [])
+
+    @property
+    def input_types(self) -> frozenset[str]:
+        """Types whose records this collector reads (its lookup's ``refs``): it runs after
+        the collectors producing them in the same scope."""
+        return frozenset(self.lookup.refs) if self.lookup is not None else frozenset()
 
     @property
     def operations(self) -> list[str]:
         """Every ``service:Operation`` this collector may call (the tagging API's included)."""
         ops = [op for src in self.sources for op in _source_operations(src)]
         ops += list(self.extra_operations)
+        ops += [self.lookup.operation] if self.lookup is not None else []
         named = [f"{self.service}:{op}" for op in ops]
         if any(out.bulk_tags is not None for src in self.sources for out in src.outputs):
             named.append(f"{TAGGING_SERVICE}:{TAGGING_OPERATION}")

@@ -18,11 +18,17 @@ The estate:
   user profile ``alice`` and a shared space); ``sandbox-studio``, a public domain in the
   default VPC (AppNetworkAccessType left at AWS's default PublicInternetOnly, the VPC's
   default security group, no KMS key, a custom image whose AppImageConfig runs as root).
-- A multi-region CloudTrail trail that is logging; a KMS key for notebook volumes.
+- A multi-region CloudTrail trail that is logging; a customer managed KMS key for notebook
+  volumes (``research-nb`` names the AWS managed ``alias/aws/sagemaker`` instead).
 - IAM as in the post: a managed policy allowing notebook access only under
   ``aws:sourceVpce`` of the prod notebook and API endpoints, attached to a group (with a
   user) and to a role; the group also gets CreatePresignedDomainUrl only under the prod
   Studio and API endpoints.
+
+moto pre-creates no AWS managed key, so on its server DescribeKey answers NotFoundException
+for ``alias/aws/sagemaker``: ``notebook-kms-encryption`` FAILs ``research-nb`` for naming no
+key rather than for ``KeyManager: AWS`` (as AWS would answer).  Either way it is no customer
+managed key, so the FAIL stands; the AWS-managed answer is tested offline.
 
 Known FAILs that are not deliberate mistakes: ``notebook-imdsv2-required`` for every
 notebook (moto drops InstanceMetadataServiceConfiguration), and the default security
@@ -109,6 +115,9 @@ STUDIO_RULES: tuple[str, ...] = (
 
 DEMO_RULES: tuple[str, ...] = ISSUE2_RULES + IAM_RULES + STUDIO_RULES
 """Every rule the demo manifest states an expected FAIL set for."""
+
+AWS_MANAGED_KEY = "alias/aws/sagemaker"
+"""The AWS managed key for SageMaker, which ``research-nb`` names instead of the customer's."""
 
 STALE_VPCE_ID = "vpce-0123456789abcdef0"
 """An endpoint id that no longer exists, named by the legacy role's condition."""
@@ -243,7 +252,11 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
     subnets: dict[str, str] = {}
 
     def notebook(
-        name: str, vpc: VpcHandles, subnet: str, direct_internet: Toggle = "Disabled"
+        name: str,
+        vpc: VpcHandles,
+        subnet: str,
+        direct_internet: Toggle = "Disabled",
+        key: str = kms_key,
     ) -> None:
         notebooks[name] = build_notebook(
             make,
@@ -251,7 +264,7 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
             name,
             subnet,
             [vpc.notebook_sg_id],
-            kms_key=kms_key,
+            kms_key=key,
             direct_internet=direct_internet,
             tags={"project": "demo"},
         )
@@ -260,7 +273,7 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
     notebook("clinical-nlp", prod, prod.subnet_id)
     notebook("analytics-scratch", prod, prod.subnet_id, direct_internet="Enabled")
     notebook("etl-dev", prod, dev_subnet)
-    notebook("research-nb", research, research.subnet_id)
+    notebook("research-nb", research, research.subnet_id, key=AWS_MANAGED_KEY)
 
     trail = build_trail(make, region)
 
@@ -349,6 +362,11 @@ def seed_demo_account(make: ClientFactory, region: str) -> DemoManifest:
         "VPC default security group with inbound and outbound rules",
         research.default_sg_id,
         "vpc-default-security-group-closed",
+    )
+    manifest.mistake(
+        f"notebook volume on the AWS managed key {AWS_MANAGED_KEY}, not a customer managed one",
+        "research-nb",
+        "notebook-kms-encryption",
     )
     manifest.mistake(
         "IAM user allowed sagemaker:* with no aws:sourceVpce condition",

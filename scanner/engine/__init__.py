@@ -13,6 +13,12 @@ A pack is a YAML file with a ``rules:`` list (and optional ``pack:`` name and
       severity: medium                       # critical | high | medium | low | info
       resource_type: sagemaker:notebook-instance   # see docs/ARCHITECTURE.md, or aws:account
       requires: [ec2:subnet]                 # other types the verdict depends on (optional)
+      requires_for_fail:                     # optional: types only a FAIL rests on (below)
+        - ec2:vpn-connection                 #   short form: this type, in the subject's scope
+        - type: ec2:vpc-endpoint             #   long form:
+          scope: all                         #   subject (default) | all: every account/region
+          unless_config: [approved_vpcs]     #   config fields; set → the entry does not apply
+          because: the approved endpoints are discovered from them   # shown in the ERROR
       select: "enriched.is_vpc_default"      # optional jmespath: false → no finding at all
       applies_to: "enriched.hosts_notebooks" # optional jmespath: false → NOT_APPLICABLE
       not_applicable: "message for NOT_APPLICABLE findings"   # optional
@@ -44,7 +50,17 @@ lower-case ``enriched`` mapping of cross-resource facts (see :mod:`scanner.enric
 Expressions may use jmespath's functions plus ``lower()`` and ``upper()``.
 
 Verdicts: ``select`` → ``requires`` (a failed collector in scope gives ERROR) →
-``applies_to`` → check.  A rule with ``scope_vpcs`` also reports the listed VPCs it could
+``applies_to`` → check → ``requires_for_fail``.
+
+``requires_for_fail`` is for verdicts where missing data can only hide a proof, never
+invent one.  An *existence* rule ("does the VPC have a private way in?") PASSes on any
+proof it collected, even when another source failed (a VPN connection proves a way in
+whatever Direct Connect said); a FAIL needs every source collected; no proof and a failed
+source is ERROR naming it.  The same holds for a rule judged against a set *discovered*
+from collected data that can only grow with more data (the approved VPC endpoints, when
+config does not pin them: an unseen endpoint can remove a public path, never add one).
+A PASS decided with a source unread lists it in evidence (``unread_sources``).  List a
+type here only if the check derives its PASS from what is present, never from an absence.  A rule with ``scope_vpcs`` also reports the listed VPCs it could
 not find, so a mistyped id or an unscanned region is never silently "no finding".  A jmespath error, a non-boolean verdict or a builtin exception gives
 ERROR, never PASS or FAIL.  Framework mappings are not written in rules: they come from
 ``rules/frameworks/*.yaml``.

@@ -10,6 +10,11 @@ Order of decisions for each resource of the rule's type:
 3. ``applies_to`` false → NOT_APPLICABLE (so coverage shows).
 4. The check: PASS or FAIL, or ERROR when it could not decide (jmespath type error,
    a non-boolean verdict, a builtin exception).
+5. ``requires_for_fail``: a collector of one of those types failed (in the subject's scope,
+   or in any scope for ``scope: all``) → a FAIL becomes ERROR naming it, since the unread
+   data might hold the proof; a PASS stands on the proof that was collected and its
+   evidence lists the unread sources under ``unread_sources`` (an auditor sees the
+   partial view).  Entries whose ``unless_config`` field is set in config do not apply.
 
 Independently, when the listing of the rule's own type failed in a scope, that scope gets one
 ERROR finding with ``resource_id`` ``*``: there may be resources nobody has seen.
@@ -33,7 +38,7 @@ from jmespath.exceptions import JMESPathError
 from scanner import cancel
 from scanner.config import Config
 from scanner.engine.checks import Builtin, CheckContext, CheckResult, Subject
-from scanner.engine.rules import JmespathCheck, Rule, RuleSet
+from scanner.engine.rules import FailRequirement, JmespathCheck, Rule, RuleSet
 from scanner.enrichment.estate import Estate, EstateResource
 from scanner.model.finding import Finding, Status
 from scanner.model.snapshot import GLOBAL_REGION, CollectorOutcome, OutcomeStatus, Snapshot
@@ -56,20 +61,21 @@ def render(template: str, values: dict[str, Any]) -> str:
 
 
 def _outcomes(
-    snapshot: Snapshot, rule: Rule, account_id: str, region: str
+    snapshot: Snapshot, types: Iterable[str], account_id: str, region: str
 ) -> list[CollectorOutcome]:
-    """Outcomes of collectors the rule depends on in a scope.  A global subject (the account)
-    depends on its types in every region of the account."""
+    """Outcomes of collectors producing any of ``types`` in a scope.  A global subject (the
+    account) depends on its types in every region of the account."""
+    wanted = set(types)
     if region == GLOBAL_REGION:
-        found = [
-            o
-            for o in snapshot.outcomes_of(account_id)
-            if set(o.resource_types) & set(rule.requires)
-        ]
+        found = [o for o in snapshot.outcomes_of(account_id) if set(o.resource_types) & wanted]
     else:
         found = []
-        for rtype in rule.requires:
+        for rtype in dict.fromkeys(types):
             found += snapshot.outcomes_for(rtype, account_id, region)
+    return _unique(found)
+
+
+def _unique(found: Iterable[CollectorOutcome]) -> list[CollectorOutcome]:
     unique = {(o.collector, o.account_id, o.region, o.status, o.operation): o for o in found}
     return [unique[k] for k in sorted(unique, key=str)]
 
@@ -104,15 +110,78 @@ class _RuleRun:
         self.rule = rule
         self.ctx = ctx
         self._scope_outcomes: dict[tuple[str, str], list[CollectorOutcome]] = {}
+        self._for_fail: dict[tuple[str, str], list[CollectorOutcome]] = {}
+        # requires_for_fail entries that apply under this config (unless_config unset).
+        self._fail_reqs = [r for r in rule.requires_for_fail if not self._pinned(r)]
+        self._local_fail_types = [r.type for r in self._fail_reqs if r.scope == "subject"]
+
+    def _pinned(self, req: FailRequirement) -> bool:
+        """Whether config sets one of ``req.unless_config`` (then it supplies the data)."""
+        for name in req.unless_config:
+            value: Any = self.ctx.config
+            for part in name.split("."):
+                value = getattr(value, part, None)
+            if value:
+                return True
+        return False
 
     def outcomes(self, account_id: str, region: str) -> list[CollectorOutcome]:
-        """The rule's collector outcomes in one scope, looked up once per scope: every
-        subject there shares them, and each finding reads them twice (dependency check and
-        the ``collection`` evidence)."""
+        """The rule's collector outcomes in one scope (``requires`` and the subject-scoped
+        ``requires_for_fail`` types), looked up once per scope: every subject there shares
+        them, and each finding reads them more than once."""
         key = (account_id, region)
         if key not in self._scope_outcomes:
-            self._scope_outcomes[key] = _outcomes(self.ctx.snapshot, self.rule, *key)
+            types = [*self.rule.requires, *self._local_fail_types]
+            self._scope_outcomes[key] = _outcomes(self.ctx.snapshot, types, *key)
         return self._scope_outcomes[key]
+
+    def failed_for_fail(self, subject: Subject) -> list[CollectorOutcome]:
+        """Failed collectors of the ``requires_for_fail`` types a verdict on ``subject``
+        rests on: in its scope, or in every scope for an ``all`` entry."""
+        key = (subject.account_id, subject.region)
+        if key not in self._for_fail:
+            local = set(self._local_fail_types)
+            found = [
+                o
+                for o in self.outcomes(*key)
+                if o.status is OutcomeStatus.ERROR and set(o.resource_types) & local
+            ]
+            pooled = {r.type for r in self._fail_reqs if r.scope == "all"}
+            found += [
+                o
+                for o in self.ctx.snapshot.collectors
+                if o.status is OutcomeStatus.ERROR and set(o.resource_types) & pooled
+            ]
+            self._for_fail[key] = _unique(found)
+        return self._for_fail[key]
+
+    def settle(self, subject: Subject, result: CheckResult) -> CheckResult:
+        """Apply ``requires_for_fail``: with one of its collectors failed, a FAIL becomes
+        ERROR (a source nobody read might hold the proof, or the data that clears it); any
+        other verdict stands on what was collected and says which sources it did without."""
+        failed = self.failed_for_fail(subject)
+        if not failed:
+            return result
+        described = [_describe(o) for o in failed]
+        text = _failure_text(failed)
+        why = "; ".join(
+            dict.fromkeys(
+                r.because
+                for r in self._fail_reqs
+                if r.because and any(r.type in o.resource_types for o in failed)
+            )
+        )
+        because = f" ({why})" if why else ""
+        if result.status is Status.FAIL:
+            return CheckResult.error(
+                f"cannot FAIL on partial data: a FAIL needs every source collected{because}, "
+                f"and {text}; from what was collected: {result.message}",
+                **{**result.evidence, "failed_collectors": described},
+            )
+        message = result.message
+        if result.status is Status.PASS:
+            message = f"{message} (decided on partial data, which suffices for a PASS: {text})"
+        return CheckResult(result.status, message, {**result.evidence, "unread_sources": described})
 
     def finding(self, subject: Subject, result: CheckResult) -> Finding:
         values = {
@@ -166,10 +235,11 @@ class _RuleRun:
         return out
 
     def dependency_error(self, subject: Subject) -> CheckResult | None:
+        hard = set(self.rule.requires)
         failed = [
             o
             for o in self.outcomes(subject.account_id, subject.region)
-            if o.status is OutcomeStatus.ERROR
+            if o.status is OutcomeStatus.ERROR and set(o.resource_types) & hard
         ]
         if not failed:
             return None
@@ -248,7 +318,7 @@ class _RuleRun:
                     self.rule.not_applicable
                     or f"not applicable: `{self.rule.applies_to.source}` is false",
                 )
-            return self.check(res)
+            return self.settle(Subject.of(res), self.check(res))
         except JMESPathError as exc:
             return CheckResult.error(f"rule expression failed: {type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a crashing check is an ERROR finding, never PASS
@@ -289,7 +359,9 @@ class _RuleRun:
                 )
             return
         for subject, result in pairs:
-            yield self.finding(subject, self.dependency_error(subject) or result)
+            yield self.finding(
+                subject, self.dependency_error(subject) or self.settle(subject, result)
+            )
 
     def run(self) -> list[Finding]:
         out = self.listing_failures() + self.missing_scope_vpcs()

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jmespath.exceptions import JMESPathError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scanner.config import Config
 from scanner.engine.builtins import BUILTINS
@@ -23,6 +23,7 @@ from scanner.engine.frameworks import load_frameworks, mappings_by_rule, read_do
 from scanner.engine.jmes import Expression, compile_expression
 from scanner.engine.rules import (
     CheckSpec,
+    FailRequirement,
     Framework,
     JmespathCheck,
     OnMissing,
@@ -83,6 +84,49 @@ def _check(
     )
 
 
+def _config_field_exists(path: str) -> bool:
+    """Whether ``path`` (``iam.actions``, ``approved_vpcs``) names a field of config.yaml."""
+    model: type[BaseModel] | None = Config
+    for part in path.split("."):
+        if model is None or part not in model.model_fields:
+            return False
+        annotation = model.model_fields[part].annotation
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return True
+
+
+def _fail_requirements(
+    doc: YamlDoc, i: int, spec: RuleSpec, requires: tuple[str, ...]
+) -> tuple[FailRequirement, ...]:
+    """``requires_for_fail`` compiled: known types, known config fields, and no type that
+    ``requires`` already makes a hard dependency in the same scope (it would mean both)."""
+    out = []
+    for j, full in enumerate(spec.requires_for_fail):
+        at: PathKey = ("rules", i, "requires_for_fail", j)
+        if full.type not in RESOURCE_TYPES:
+            raise doc.error(f"rules.{i}.requires_for_fail: unknown resource type {full.type!r}", at)
+        if full.scope == "subject" and full.type in requires:
+            raise doc.error(
+                f"rules.{i}.requires_for_fail: {full.type} is also in requires (or is the "
+                "rule's resource_type); a type is either needed for every verdict or only for "
+                "a FAIL",
+                at,
+            )
+        for name in full.unless_config:
+            if not _config_field_exists(name):
+                raise doc.error(
+                    f"rules.{i}.requires_for_fail: unless_config names {name!r}, which is not "
+                    "a config.yaml field",
+                    at,
+                )
+        out.append(FailRequirement(full.type, full.scope, tuple(full.unless_config), full.because))
+    return tuple(out)
+
+
 def _rule(doc: YamlDoc, i: int, spec: RuleSpec, builtins: Mapping[str, Builtin]) -> Rule:
     at: PathKey = ("rules", i)
     if spec.resource_type not in RESOURCE_TYPES:
@@ -123,6 +167,7 @@ def _rule(doc: YamlDoc, i: int, spec: RuleSpec, builtins: Mapping[str, Builtin])
         pass_message=spec.messages.pass_,
         fail_message=spec.messages.fail,
         evidence={k: _expr(doc, v, (*at, "evidence", k)) for k, v in spec.evidence.items()},
+        requires_for_fail=_fail_requirements(doc, i, spec, requires),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner.engine.checks import Builtin
 from scanner.engine.jmes import Expression
@@ -61,6 +61,15 @@ class RemediationSpec(_Strict):
     cli: str = Field(min_length=1)
 
 
+class FailRequirementSpec(_Strict):
+    """One ``requires_for_fail`` entry written out: a type a FAIL (never a PASS) rests on."""
+
+    type: str
+    scope: Literal["subject", "all"] = "subject"
+    unless_config: list[str] = Field(default_factory=list)
+    because: str | None = None
+
+
 class RuleSpec(_Strict):
     """One rule as written in a pack."""
 
@@ -71,6 +80,7 @@ class RuleSpec(_Strict):
     resource_type: str
     check: CheckSpec
     requires: list[str] = Field(default_factory=list)
+    requires_for_fail: list[FailRequirementSpec] = Field(default_factory=list)
     select: str | None = None
     applies_to: str | None = None
     not_applicable: str | None = None
@@ -79,6 +89,15 @@ class RuleSpec(_Strict):
     evidence: dict[str, str] = Field(default_factory=dict)
     remediation: RemediationSpec
     references: list[str] = Field(min_length=1)
+
+    @field_validator("requires_for_fail", mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``- ec2:vpn-connection`` is ``- {type: ec2:vpn-connection}`` (so a bad long form
+        is reported by its own field, not as "not a string")."""
+        if isinstance(value, list):
+            return [{"type": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _references_are_urls(self) -> RuleSpec:
@@ -115,6 +134,23 @@ class JmespathCheck:
 
 
 @dataclass(frozen=True)
+class FailRequirement:
+    """Compiled ``requires_for_fail`` entry (see :mod:`scanner.engine`).
+
+    ``scope`` is ``subject`` (the finding's own account/region, as for ``requires``) or
+    ``all`` (every scanned account and region: the data is pooled across the estate, like
+    the discovered approved endpoints).  ``unless_config`` names config fields; when any is
+    set (non-empty) the requirement does not apply, because the config then supplies what
+    the collected data would have.
+    """
+
+    type: str
+    scope: Literal["subject", "all"] = "subject"
+    unless_config: tuple[str, ...] = ()
+    because: str | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """A loaded, compiled rule.  ``requires`` always includes ``resource_type``."""
 
@@ -137,6 +173,7 @@ class Rule:
     fail_message: str | None = None
     evidence: dict[str, Expression] = field(default_factory=dict)
     frameworks: dict[str, list[str]] = field(default_factory=dict)
+    requires_for_fail: tuple[FailRequirement, ...] = ()
 
     @property
     def check_kind(self) -> str:

@@ -9,14 +9,15 @@ top-level ``enriched`` mapping (``{}`` for types with nothing to add).  What is 
     (``{id, association: explicit|main}`` or null), ``internet_gateway_routes``,
     ``egress_only_routes`` (``eigw-``), ``nat_routes``, ``routes_to_internet`` (route lists
     are ``[{destination, target, state}]``; null when the route table or its routes are
-    unknown).
+    unknown), ``kms_key`` (the key ``KmsKeyId`` names, see :mod:`scanner.enrichment.kms`).
 ``sagemaker:domain``
     ``network_access`` (``AppNetworkAccessType``, ``PublicInternetOnly`` when absent) and
     ``network_access_assumed``, ``vpc_only``, ``auth_mode``, ``vpc_id``, ``vpc_found``,
     ``subnets`` (each with the notebook's route facts), ``security_groups`` (resolved, each
     with ``where`` it is set), ``user_profiles``, ``spaces``, ``custom_images`` (with their
     AppImageConfig's ``default_uids`` and ``runs_as_root``) and ``docker``; see
-    :mod:`scanner.enrichment.studio`.
+    :mod:`scanner.enrichment.studio`; ``kms_key`` (``KmsKeyId``, else the deprecated
+    ``HomeEfsFileSystemKmsKeyId``).
 ``ec2:vpc``
     ``notebooks`` (names), ``hosts_notebooks``, ``in_scope`` (listed in ``scope.vpcs``),
     ``studio_domains`` (ids of the domains in the VPC), ``vpc_only_domains``,
@@ -52,6 +53,7 @@ from scanner.enrichment.endpoints import SAGEMAKER_KINDS, endpoint_facts, endpoi
 from scanner.enrichment.endpoints import sagemaker_kind as _kind
 from scanner.enrichment.estate import Estate, EstateResource
 from scanner.enrichment.index import SnapshotIndex
+from scanner.enrichment.kms import kms_key_facts
 from scanner.enrichment.network import (
     flow_logs,
     notebook_facts,
@@ -134,7 +136,8 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
     def facts(res: Resource) -> dict[str, Any]:
         key = (res.account_id, res.region, res.id)
         if res.type == "sagemaker:notebook-instance":
-            return notebooks[key]
+            key_ref = res.data.get("KmsKeyId")
+            return {**notebooks[key], "kms_key": kms_key_facts(index, *key[:2], key_ref)}
         if res.type == "ec2:vpc":
             return _vpc_facts(
                 index,
@@ -146,15 +149,19 @@ def enrich(snapshot: Snapshot, config: Config) -> Estate:
             )
         if res.type == DOMAIN_TYPE:
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
-            return domain_facts(
-                index,
-                res.account_id,
-                res.region,
-                res.data,
-                profiles.get(key, []),
-                spaces.get(key, []),
-                default_groups.get(vpc_key),
-            )
+            key_ref = res.data.get("KmsKeyId") or res.data.get("HomeEfsFileSystemKmsKeyId")
+            return {
+                **domain_facts(
+                    index,
+                    res.account_id,
+                    res.region,
+                    res.data,
+                    profiles.get(key, []),
+                    spaces.get(key, []),
+                    default_groups.get(vpc_key),
+                ),
+                "kms_key": kms_key_facts(index, *key[:2], key_ref),
+            }
         if res.type == "ec2:vpc-endpoint":
             vpc_key = (res.account_id, res.region, res.data.get("VpcId"))
             ep = endpoint_facts(

@@ -42,6 +42,7 @@ RESOURCE_TYPES: frozenset[str] = frozenset(
         "organizations:policy",
         "organizations:account",
         "cloudtrail:trail",
+        "kms:key",
         ACCOUNT_TYPE,
     }
 )

@@ -9,7 +9,6 @@ refuses a store written by a newer scanner, naming both revisions, before writin
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from scanner.errors import ScannerError
 from scanner.history.schema import HEAD_REVISION
+from scanner.logs import register_secret
+from scanner.private import create_private_file, make_private_dir
 
 if TYPE_CHECKING:
     from scanner.config import Config
@@ -56,6 +57,9 @@ def parse_url(text: str) -> URL:
             f"store.url {_PASSWORD.sub(':***@', text)!r} is not a database URL "
             "(expected sqlite:///PATH or postgresql+psycopg://user@host:5432/db)"
         ) from None
+    # A password in the URL is masked in every log line from now on (the driver's own
+    # messages and tracebacks included); messages of this module show mask(url).
+    register_secret(url.password)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("sqlite", "postgresql"):
@@ -89,20 +93,37 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def begin_ddl(conn: sa.Connection) -> None:
+    """Make the rest of ``conn``'s transaction, DDL included, one SQLite transaction.
+
+    Python's sqlite3 (before 3.12) opens a transaction only before INSERT/UPDATE/DELETE and
+    runs DDL in autocommit: a migration killed half-way left some tables created and no
+    revision recorded, a store no later command could open.  An explicit ``BEGIN
+    IMMEDIATE`` (the write lock at once) covers the whole migration.  Only migrations do
+    this: an explicit BEGIN everywhere would give every transaction a read snapshot from its
+    first SELECT, and a write after another process's commit (Dask workers storing shards)
+    then fails at once with "database is locked" instead of waiting (SQLITE_BUSY_SNAPSHOT).
+    PostgreSQL's DDL is transactional already."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create(url: URL) -> sa.Engine:
-    """An engine for ``url``; for SQLite the file's directory is created (mode 0700)."""
+    """An engine for ``url``; for SQLite the file (0600: history names every resource;
+    SQLite gives its -wal, -shm and -journal files the same mode) and its missing
+    directories (0700) are created first, whatever the umask."""
     path = sqlite_path(url)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(path.parent)
         except OSError as exc:
             raise StoreError(
                 f"store {mask(url)}: cannot create {path.parent}: {exc.strerror}"
             ) from None
-        if not path.exists():
-            # Created private before SQLite opens it: history names every resource.
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+        try:
+            create_private_file(path)
+        except OSError as exc:
+            raise StoreError(f"store {mask(url)}: cannot create {path}: {exc.strerror}") from None
     try:
         engine = sa.create_engine(url, pool_pre_ping=True)
     except NoSuchModuleError as exc:
@@ -122,6 +143,20 @@ def describe_failure(url: URL, exc: DBAPIError) -> StoreError:
     else:
         reason = str(orig) if orig is not None else str(exc)
     return StoreError(f"store {mask(url)} cannot be opened: {reason}")
+
+
+def describe_write_failure(url: URL, exc: DBAPIError) -> str:
+    """Why a write to the store failed, in one line (password masked); a full disk says so
+    and names the database file, whatever words the driver used."""
+    orig = exc.orig
+    reason = (str(orig) if orig is not None else str(exc)).strip().splitlines()
+    text = reason[0] if reason else type(exc).__name__
+    path = sqlite_path(url)
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL" and path is not None:
+        return f"no space left on device: {path} ({text})"
+    if "No space left on device" in text:
+        return f"no space left on device: store {mask(url)} ({text})"
+    return f"store {mask(url)} cannot be written: {text}"
 
 
 def current_revision(conn: sa.Connection) -> str | None:

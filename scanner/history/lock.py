@@ -39,7 +39,8 @@ class WriterLock:
         self._engine = engine
         self._url = url
         path = sqlite_path(url)
-        self._file = FileLock(str(path) + ".lock") if path is not None else None
+        # 0600 like the database beside it (filelock would create it 0644).
+        self._file = FileLock(str(path) + ".lock", mode=0o600) if path is not None else None
         self._conn: sa.Connection | None = None
         self.held = False
 

@@ -41,10 +41,12 @@ from scanner.history import schema as t
 from scanner.history.canonical import canonical_bytes, canonical_record, content_hash
 from scanner.history.database import (
     StoreError,
+    begin_ddl,
     check_revision,
     connect_checked,
     create,
     describe_failure,
+    describe_write_failure,
     mask,
     parse_url,
     sqlite_path,
@@ -279,6 +281,7 @@ class Store:
         self.lock.acquire("wait", 600.0, holder="a scan or migration")
         try:
             with self.engine.begin() as conn:
+                begin_ddl(conn)
                 upgrade(conn)
                 self._info(conn, "last_migrated_by", __version__)
                 if self._get_info(conn, "created_by") is None:
@@ -358,7 +361,7 @@ class Store:
         if not had and not self.lock.try_acquire():
             return []
         try:
-            with self.engine.begin() as conn:
+            with self._writes(), self.engine.begin() as conn:
                 ids = list(
                     conn.execute(
                         sa.select(t.runs.c.id).where(t.runs.c.status == str(RunStatus.RUNNING))
@@ -392,7 +395,7 @@ class Store:
     ) -> None:
         """Record a new ``running`` run (the caller holds the writer lock)."""
         self._require_lock()
-        with self.engine.begin() as conn:
+        with self._writes(), self.engine.begin() as conn:
             conn.execute(
                 sa.insert(t.runs).values(
                     id=run_id,
@@ -411,6 +414,15 @@ class Store:
                     host=socket.gethostname(),
                 )
             )
+
+    @contextmanager
+    def _writes(self) -> Iterator[None]:
+        """A write before the run exists (or none at all): a store that cannot take it (a
+        full disk) is a one-line :class:`StoreError`, and nothing of a run is recorded."""
+        try:
+            yield
+        except DBAPIError as exc:
+            raise StoreError(describe_write_failure(self.url, exc)) from None
 
     def _require_lock(self) -> None:
         if not self.lock.held:

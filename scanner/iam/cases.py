@@ -22,7 +22,7 @@ from scanner.iam.evaluator import (
 )
 from scanner.iam.jsonpos import Path as JsonPath
 from scanner.iam.jsonpos import Positions
-from scanner.iam.policy import Policy, parse_policy_any
+from scanner.iam.policy import Policy, PolicyKind, parse_policy_any
 
 DECISIONS = ("allowed", "explicit_deny", "implicit_deny", "invalid")
 _POLICY_LISTS = (
@@ -31,6 +31,7 @@ _POLICY_LISTS = (
     "permission_boundaries",
     "session_policies",
 )
+_KINDS = (PolicyKind.IDENTITY, PolicyKind.RESOURCE, PolicyKind.BOUNDARY, PolicyKind.SESSION)
 
 
 class _Shape(Exception):
@@ -100,19 +101,29 @@ def _policies(case: dict[str, Any], path: JsonPath) -> tuple[list[list[Any]], li
 def build_policy_set(lists: list[list[Any]], scps: list[list[Any]]) -> PolicySet:
     """Parse the policies of one case (raises InputError on an invalid policy)."""
 
-    def parse(docs: list[Any], kind: str) -> tuple[Policy, ...]:
-        return tuple(parse_policy_any(d, label=f"{kind}[{i}]") for i, d in enumerate(docs))
+    def parse(docs: list[Any], name: str, kind: PolicyKind) -> tuple[Policy, ...]:
+        labels = [f"{name}[{i}]" for i in range(len(docs))]
+        return tuple(_parse(d, label, kind) for d, label in zip(docs, labels, strict=True))
 
     identity, resource, boundaries, session = (
-        parse(docs, key) for key, docs in zip(_POLICY_LISTS, lists, strict=True)
+        parse(docs, key, kind) for key, docs, kind in zip(_POLICY_LISTS, lists, _KINDS, strict=True)
     )
     return PolicySet(
         identity=identity,
         resource=resource,
         boundaries=boundaries,
         session=session,
-        scps=tuple(parse(level, f"scps[{n}]") for n, level in enumerate(scps)),
+        scps=tuple(parse(level, f"scps[{n}]", PolicyKind.SCP) for n, level in enumerate(scps)),
     )
+
+
+def _parse(doc: Any, label: str, kind: PolicyKind) -> Policy:
+    """Parse one policy of a case; the error names which list and entry it came from, so a
+    case with several policies says which one AWS would reject."""
+    try:
+        return parse_policy_any(doc, label=label, kind=kind)
+    except InputError as exc:
+        raise InputError(f"{label}: {exc.problem}", line=exc.line, column=exc.column) from None
 
 
 def evaluate_case(case: dict[str, Any], path: JsonPath = ()) -> dict[str, Any]:

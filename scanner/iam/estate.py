@@ -37,7 +37,7 @@ from scanner.iam.paths import (
     analyze_inventory,
     paths_by_notebook,
 )
-from scanner.iam.policy import Policy, parse_policy, parse_policy_any
+from scanner.iam.policy import Policy, PolicyKind, parse_policy, parse_policy_any
 from scanner.model.snapshot import GLOBAL_REGION, OutcomeStatus, Snapshot
 
 PRESIGN = "sagemaker:CreatePresignedNotebookInstanceUrl"
@@ -298,7 +298,9 @@ def _scps_by_target(snapshot: Snapshot) -> dict[str, list[_Scp]]:
         name = str(data.get("Name") or pid)
         label = f"SCP {name} ({pid})"
         try:
-            scp = _Scp(name, parse_policy_any(data.get("Content"), label=label))
+            scp = _Scp(
+                name, parse_policy_any(data.get("Content"), label=label, kind=PolicyKind.SCP)
+            )
         except InputError as exc:
             scp = _Scp(name, None, f"{label} could not be parsed: {exc}")
         targets = dict.fromkeys(

@@ -14,9 +14,12 @@ Order (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evalu
    with the nuance documented for boundaries and session policies
    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html,
    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session):
-   a resource policy naming the *IAM user ARN* or the *role session ARN* directly is not
-   limited by an implicit deny in identity policies, boundaries or session policies; one naming
-   the *role ARN* (or everyone) is limited by the boundary and the session policy.  A resource
+   a resource policy naming the *role session ARN* directly is not limited by an implicit
+   deny in identity policies, boundaries or session policies; one naming the *IAM user ARN* is
+   not limited by identity policies or the boundary, but its permissions are added before the
+   session is created, so a session policy still limits them; one naming the *role ARN* (or
+   everyone, ``"*"``, whatever ``aws:PrincipalArn`` condition narrows it: the condition selects
+   callers, it does not name the session) is limited by the boundary and the session policy.  A resource
    policy naming only the *account* delegates to the account's identity policies and grants
    nothing by itself.  Across accounts both sides must allow
    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
@@ -169,15 +172,38 @@ def matching(
     ]
 
 
-def principal_match(spec: PrincipalSpec | None, negated: bool, req: Request) -> str | None:
+def principal_match(
+    spec: PrincipalSpec | None, negated: bool, req: Request, has_boundary: bool = False
+) -> str | None:
     """How a resource-policy Principal names the caller: user, session, role, everyone,
-    account; or None when it does not.  NotPrincipal names everyone it does not list."""
+    account; or None when it does not.  NotPrincipal names everyone it does not exempt."""
     if spec is None:
         return None
-    kind = _principal_kind(spec, req)
     if negated:
-        return None if kind is not None else "everyone"
-    return kind
+        return None if _not_principal_exempts(spec, req, has_boundary) else "everyone"
+    return _principal_kind(spec, req)
+
+
+def _not_principal_exempts(spec: PrincipalSpec, req: Request, has_boundary: bool) -> bool:
+    """Is the caller among those a ``Deny`` + ``NotPrincipal`` spares?
+
+    A principal with a permissions boundary is *always* denied, whatever the list says
+    (access_policies_boundaries.html, reference_policies_elements_notprincipal.html).
+    Otherwise the caller is spared when the list names it, its role (for a role session) or
+    its account.  The NotPrincipal page says that without the account ARN the policy
+    "might" deny the whole account, depending on the service; that is not a rule we can
+    apply, and the stricter reading would turn an uncertain deny into "no access path"
+    (a PASS the scanner could not defend), so the listed principal is spared.
+    """
+    if has_boundary and not spec.everyone and req.principal not in spec.service:
+        return False
+    return _principal_kind(spec, req) is not None
+
+
+def _account_of(entry: str) -> str | None:
+    """The account an account principal (root ARN or bare id) stands for; None otherwise."""
+    root = _ACCOUNT_ROOT.match(entry)
+    return root.group(1) if root else (entry if re.fullmatch(r"\d{12}", entry) else None)
 
 
 def _principal_kind(spec: PrincipalSpec, req: Request) -> str | None:
@@ -197,15 +223,13 @@ def _principal_kind(spec: PrincipalSpec, req: Request) -> str | None:
             and entry.rsplit("/", 1)[-1] == assumed.group(3)
         ):
             best = "role"
-        root = _ACCOUNT_ROOT.match(entry)
-        account = root.group(1) if root else (entry if re.fullmatch(r"\d{12}", entry) else None)
-        if account == req.principal_account and best is None:
+        if _account_of(entry) == req.principal_account and best is None:
             best = "account"
     return best
 
 
 def _resource_statements(
-    policies: Sequence[Policy], req: Request, effect: Effect
+    policies: Sequence[Policy], req: Request, effect: Effect, has_boundary: bool = False
 ) -> list[tuple[StatementRef, str]]:
     action = req.action.lower()
     out: list[tuple[StatementRef, str]] = []
@@ -213,7 +237,7 @@ def _resource_statements(
         for s in p.statements:
             if s.effect is not effect:
                 continue
-            how = principal_match(s.principal, s.not_principal, req)
+            how = principal_match(s.principal, s.not_principal, req, has_boundary)
             if how is not None and _applies(s, req, action):
                 out.append((_ref("resource", i, p, s), how))
     return out
@@ -226,7 +250,12 @@ def evaluate(req: Request, policies: PolicySet) -> Decision:
     # 1. Explicit deny anywhere.
     denies = (
         matching("identity", policies.identity, req, Effect.DENY)
-        + [r for r, _ in _resource_statements(policies.resource, req, Effect.DENY)]
+        + [
+            r
+            for r, _ in _resource_statements(
+                policies.resource, req, Effect.DENY, bool(policies.boundaries)
+            )
+        ]
         + matching("boundary", policies.boundaries, req, Effect.DENY)
         + matching("session", policies.session, req, Effect.DENY)
     )
@@ -257,10 +286,11 @@ def evaluate(req: Request, policies: PolicySet) -> Decision:
 
     same_account = req.target_account == req.principal_account
     if same_account:
-        # 3. Resource policies: naming the user or the session directly is unlimited by
-        # implicit denies elsewhere; naming the role (or everyone) is limited by boundary and
-        # session policy; naming the account only delegates to identity policies.
-        direct = [r for r, how in resource if how in ("user", "session")]
+        # 3. Resource policies: naming the session directly is unlimited by implicit denies
+        # elsewhere; naming the user escapes identity policies and the boundary but not a
+        # session policy; naming the role (or everyone) is limited by boundary and session
+        # policy; naming the account only delegates to identity policies.
+        direct = [r for r, how in resource if how == "session" or (how == "user" and session_ok)]
         if direct:
             return Decision(
                 ALLOWED,

@@ -22,7 +22,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.iam.evaluator import is_service_linked_role_arn
-from scanner.iam.policy import Effect, Policy, parse_policy_any
+from scanner.iam.policy import Effect, Policy, PolicyKind, parse_policy_any
 from scanner.model.snapshot import Snapshot
 
 
@@ -195,6 +195,13 @@ def _principal(
     unresolved: list[str],
     groups: tuple[str, ...],
 ) -> Principal:
+    trust_problem = _trust_problem(data) if kind == "role" else None
+    if trust_problem is not None:
+        # AWS never stores an invalid trust policy, so this snapshot was edited or damaged:
+        # who may assume the role (and with which session tags) is unknown, so the role's
+        # analysis is undecided rather than decided from a guess.
+        builder.inv.problems.append(f"{arn} trust policy: {trust_problem}")
+        unresolved.append(f"{arn} trust policy")
     boundary_arn = (data.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     boundary = None
     if boundary_arn:
@@ -217,6 +224,18 @@ def _principal(
     )
 
 
+def _trust_problem(data: Mapping[str, Any]) -> str | None:
+    """Why the role's trust policy is invalid, or None when it is valid (or absent)."""
+    document = data.get("AssumeRolePolicyDocument")
+    if document is None:
+        return None
+    try:
+        parse_policy_any(document, label="trust policy", kind=PolicyKind.TRUST)
+    except InputError as exc:
+        return exc.problem
+    return None
+
+
 def _trust_allows_tag_session(data: Mapping[str, Any]) -> bool:
     """True when the role's trust policy allows ``sts:TagSession`` to anyone.
 
@@ -227,7 +246,7 @@ def _trust_allows_tag_session(data: Mapping[str, Any]) -> bool:
     if document is None:
         return False
     try:
-        trust = parse_policy_any(document, label="trust policy")
+        trust = parse_policy_any(document, label="trust policy", kind=PolicyKind.TRUST)
     except InputError:
         return True
     return any(

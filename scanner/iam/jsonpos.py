@@ -29,7 +29,7 @@ class Positions:
         self.values: dict[Path, int] = {}
         self.keys: dict[Path, int] = {}
         # Best effort: a position we could not record is reported without one.
-        with suppress(ValueError, IndexError, AttributeError):
+        with suppress(ValueError, IndexError, AttributeError, RecursionError):
             self._value(self._skip(0), ())
 
     def line_col(self, path: Path, key: bool = False) -> tuple[int | None, int | None]:

@@ -29,7 +29,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +44,9 @@ from scanner.errors import InputError, decode_json
 
 SCHEMA_VERSION = 1
 GLOBAL_REGION = "global"
+MISSING_KEY = "Missing"
+"""A looked-up resource's ``data`` key saying the value that named it names nothing
+(``{"Missing": {"Code", "Message"}}``): AWS answered NotFound for it, a fact, not a failure."""
 
 
 class OutcomeStatus(StrEnum):
@@ -107,6 +112,39 @@ def _strings(value: Any, where: str) -> list[str]:
 def _mapping(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("account_regions is not an object")
+    return value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+# In a JSON text: a surrogate escape, or a surrogate encoded as UTF-8 (which json.loads of
+# bytes accepts): the cheap test of whether a snapshot read needs :func:`whole_text` at all.
+_MAY_HOLD_SURROGATES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def whole_text(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD (dict keys too).
+
+    JSON's ``"\\ud800"`` decodes to a lone surrogate: AWS's JSON APIs can return one in a
+    name or tag (moto's SageMaker does), and a snapshot file can hold one.  No UTF-8
+    writer can encode it, so the history store, the CSV, HTML and XLSX reports and the
+    ticket bodies would each fail on it mid-run.  It is replaced once, where data enters
+    the snapshot, as a UTF-8 decoder replaces bytes it cannot decode.  A JSON document kept
+    as text (an endpoint's ``PolicyDocument``) is decoded later, by enrichment, so its lone
+    surrogate *escapes* become ``\\ufffd`` escapes here."""
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value):
+            value = _LONE_SURROGATE.sub("\ufffd", value)
+        if "\\u" in value:
+            value = _LONE_ESCAPE.sub(r"\\ufffd", value)
+        return value
+    if isinstance(value, dict):
+        return {whole_text(k): whole_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_text(v) for v in value]
     return value
 
 
@@ -193,7 +231,9 @@ class Snapshot:
         data: dict[str, Any],
         arn: str | None = None,
     ) -> None:
-        """Store one resource, replacing any earlier record with the same key."""
+        """Store one resource, replacing any earlier record with the same key (text made
+        whole: :func:`whole_text`)."""
+        rid, arn, data = whole_text(rid), whole_text(arn), whole_text(data)
         bucket = self.resources.setdefault(account_id, {}).setdefault(region, {})
         bucket.setdefault(rtype, {})[rid] = {"arn": arn, "data": data}
 
@@ -313,7 +353,15 @@ class Snapshot:
             raise InputError(f"cannot read snapshot: {exc.strerror}", path=str(p)) from None
         try:
             text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"snapshot is not valid gzip: {exc}", path=str(p)) from None
-        doc = decode_json(text, "snapshot", str(p))
-        return cls.from_dict(doc, source=str(p))
+        try:
+            doc = decode_json(text, "snapshot", str(p))
+            if _MAY_HOLD_SURROGATES.search(text):
+                doc = whole_text(doc)
+            return cls.from_dict(doc, source=str(p))
+        except UnicodeDecodeError as exc:
+            problem = f"snapshot is not UTF-8 JSON: {exc.reason} at byte {exc.start}"
+            raise InputError(problem, path=str(p)) from None
+        except RecursionError:
+            raise InputError("snapshot is nested too deeply to be one", path=str(p)) from None

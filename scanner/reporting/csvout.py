@@ -1,8 +1,10 @@
 """``findings.csv``: one row per finding, safe to open in a spreadsheet.
 
-Cells that a spreadsheet would execute as a formula (leading ``= + - @``, tab or CR) are
-prefixed with a single quote: resource names and tags come from the customer's account and
-must not become formulas in an auditor's Excel (CSV/formula injection).
+Cells that a spreadsheet would execute as a formula (leading ``= + - @``, tab, CR or LF,
+or the full-width forms U+FF1D, U+FF0B, U+FF0D, U+FF20 that Excel's East Asian locales
+also take) are prefixed with a single quote: resource names and tags come from the
+customer's account and must not become formulas in an auditor's Excel (CSV/formula
+injection).
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ COLUMNS = [
     "waiver",
 ]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def sanitize_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (see module docstring)."""
+    """Neutralise spreadsheet formulas (see module docstring), and make every carriage
+    return a line feed: Python's csv writer, ending rows with LF, does not quote a field
+    for a bare CR, and every CSV reader ends the row there (a CR in a tag split its row in
+    two); spreadsheets break lines inside a cell at LF anyway."""
     if value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 def _frameworks(finding: Finding) -> str:

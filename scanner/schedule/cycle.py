@@ -36,7 +36,7 @@ from scanner.metrics import write_metrics
 from scanner.model.record import RunRecord, RunStatus
 from scanner.notify import Delivery, send_all
 from scanner.progress import LogProgress, NullProgress, Progress
-from scanner.run import RunOptions, new_run_id, run
+from scanner.run import RunFailed, RunOptions, new_run_id, run
 from scanner.schedule import JOB_ID
 from scanner.schedule.firetimes import slot_for
 from scanner.schedule.status import last_complete
@@ -162,6 +162,9 @@ def _scan(config: Config, run_id: str, url: str, progress: Progress) -> CycleRes
     except cancel.Interrupted as exc:
         log.warning("cycle interrupted: %s; the run is recorded interrupted", exc)
         return CycleResult(run_id, INTERRUPTED_EXIT, str(RunStatus.INTERRUPTED), error=str(exc))
+    except RunFailed as exc:  # a write failed (a full disk): run() recorded it failed
+        log.error("cycle failed: %s", exc)
+        return CycleResult(run_id, int(exc.exit_code), str(RunStatus.FAILED), error=str(exc))
     except ScannerError as exc:  # store busy (lock: refuse), bad rule pack, bad profile ...
         log.error("cycle failed: %s", exc)
         return CycleResult(run_id, int(exc.exit_code), "refused", error=str(exc))

@@ -5,7 +5,12 @@ blocks); each target renders it in its own syntax: Atlassian Document Format for
 Cloud (REST v3 takes only ADF), wiki markup for Jira Server / Data Center (REST v2),
 Markdown for GitHub and plain text for ServiceNow and the CSV file.  Values that come from
 AWS (resource ids, messages) are text in every syntax: in ADF they are text nodes, in
-Markdown and wiki markup they are set as code, where markup does not apply.
+Markdown and wiki markup they are escaped, or set as code, where markup does not apply.
+Before any of that, text is made inert for every tracker alike (:mod:`scanner.inert`):
+inline text (headings, bullets, paragraphs, the summary) becomes one line, so a newline in
+a tag cannot start a wiki ``h1.`` heading or a Markdown table row; code blocks keep their
+lines; escape sequences and control characters go, which trackers would store and show
+raw (Jira's ADF validator rejects some of them outright).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from scanner.inert import block_text, one_line
 from scanner.tickets.problems import Problem
 
 Kind = Literal["heading", "para", "bullets", "code"]
@@ -40,7 +46,7 @@ class Doc:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", one_line(text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -138,14 +144,18 @@ class Markup:
         out = []
         for b in doc.blocks:
             if b.kind == "heading":
-                out.append(self.heading(self.escape(b.lines[0])))
+                out.append(self.heading(self.escape(one_line(b.lines[0]))))
             elif b.kind == "bullets":
-                out.append("\n".join(f"{self.bullet} {self.escape(x)}" for x in b.lines))
+                out.append("\n".join(f"{self.bullet} {self.escape(one_line(x))}" for x in b.lines))
             elif b.kind == "code":
-                out.append(self.code("\n".join(b.lines)))
+                out.append(self.code(block_text("\n".join(b.lines))))
             else:
-                out.append(self.escape(" ".join(b.lines)))
+                out.append(self.escape(one_line(" ".join(b.lines))))
         return "\n\n".join(out)
+
+
+# Jira closes a {noformat} block at any spelling of the macro (names are case-insensitive).
+_NOFORMAT = re.compile(r"\{noformat", re.IGNORECASE)
 
 
 def _fence(text: str) -> str:
@@ -166,12 +176,12 @@ MARKDOWN = Markup(
     "-",
     _fence,
     # Escaped, so an AWS tag cannot turn into a link, an image or a mention.
-    _escaper(r"\\`*_{}\[\]()#+\-.!<>|~@"),
+    _escaper(r"\\`*_{}\[\]()#+\-.!<>|~@&$"),
 )
 WIKI = Markup(
     lambda text: f"h3. {text}",
     "*",
-    lambda text: f"{{noformat}}\n{text.replace('{noformat}', '{ noformat}')}\n{{noformat}}",
+    lambda text: f"{{noformat}}\n{_NOFORMAT.sub('{ noformat', text)}\n{{noformat}}",
     _escaper(r"\\*_{}\[\]|!#^+?~-"),
 )
 
@@ -191,8 +201,10 @@ def wiki(doc: Doc) -> str:
     return WIKI.render(doc)
 
 
-def _adf_text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text or " "}
+def _adf_text(text: str, *, block: bool = False) -> dict[str, Any]:
+    """A text node (ADF has no markup in text, so only controls need removing; a text node
+    may not be empty)."""
+    return {"type": "text", "text": (block_text(text) if block else one_line(text)) or " "}
 
 
 def adf(doc: Doc) -> dict[str, Any]:
@@ -210,7 +222,8 @@ def adf(doc: Doc) -> dict[str, Any]:
             ]
             content.append({"type": "bulletList", "content": items})
         elif b.kind == "code":
-            content.append({"type": "codeBlock", "content": [_adf_text("\n".join(b.lines))]})
+            code = _adf_text("\n".join(b.lines), block=True)
+            content.append({"type": "codeBlock", "content": [code]})
         else:
             content.append({"type": "paragraph", "content": [_adf_text(" ".join(b.lines))]})
     return {"type": "doc", "version": 1, "content": content}

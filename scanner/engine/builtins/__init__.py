@@ -18,6 +18,7 @@ from scanner.engine.builtins.iam import (
     presigned_url_requires_vpc_endpoint,
     vpce_condition_references_known_endpoints,
 )
+from scanner.engine.builtins.kms import kms_key_customer_managed
 from scanner.engine.builtins.network import (
     notebook_subnet_no_internet_route,
     vpc_dns_attributes,
@@ -117,6 +118,11 @@ BUILTINS: dict[str, Builtin] = {
             "vpc_has_sagemaker_studio_endpoint",
             "available Studio and API endpoints the VPC resolves privately",
             per_resource=vpc_has_sagemaker_studio_endpoint,
+        ),
+        Builtin(
+            "kms_key_customer_managed",
+            "DescribeKey says the KmsKeyId's key is customer managed (KeyManager CUSTOMER)",
+            per_resource=kms_key_customer_managed,
         ),
         Builtin(
             "org_scp_enforces_vpc_endpoint",

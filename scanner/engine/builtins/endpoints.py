@@ -6,6 +6,8 @@ from typing import Any
 
 from scanner.engine.checks import CheckContext, CheckResult
 from scanner.enrichment.estate import EstateResource
+from scanner.errors import InputError
+from scanner.iam.policy import PolicyKind, parse_policy_any
 
 
 def _forwarded(e: dict[str, Any], hostname: Any) -> str | None:
@@ -211,6 +213,17 @@ def endpoint_policy_restricted(res: EstateResource, ctx: CheckContext) -> CheckR
             policy_raw=res.doc.get("PolicyDocument"),
         )
     document = policy["document"]
+    try:
+        # An endpoint policy is a resource-based policy (it names principals); a document IAM's
+        # grammar rejects cannot be in force as written, so no verdict is drawn from it.
+        raw = res.doc.get("PolicyDocument")
+        parse_policy_any(raw if isinstance(raw, str) else document, kind=PolicyKind.RESOURCE)
+    except InputError as exc:
+        where = f" (line {exc.line})" if exc.line is not None else ""
+        return CheckResult.error(
+            f"endpoint policy is not a valid policy document: {exc.problem}{where}",
+            policy=document,
+        )
     statements = document.get("Statement")
     if not isinstance(statements, list | dict) or not all(
         isinstance(s, dict) for s in _as_list(statements)

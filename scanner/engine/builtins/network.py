@@ -123,7 +123,11 @@ def vpc_private_connectivity(res: EstateResource, ctx: CheckContext) -> CheckRes
     A Direct Connect gateway in the account proves nothing about this VPC: only its
     association connects them.  A gateway whose associations were not collected (an older
     snapshot) leaves the question open: with no other way in that is ERROR, never a PASS the
-    data does not support; with associations collected and none fitting, FAIL."""
+    data does not support; with associations collected and none fitting, FAIL.
+
+    Every proof here is something present in the snapshot, never an absence, which is what
+    lets the rule list its sources under ``requires_for_fail``: the engine keeps a PASS found
+    while another source failed (naming it) and turns a FAIL into ERROR then."""
     e = res.enriched
     attached = {
         g["id"] for g in e.get("vpn_gateways", []) if _lower(g["attachment_state"]) == "attached"
