@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 
 from scanner.demo.server import MotoServer, start_moto
 from scanner.logs import forget_secrets
+from tests.faultproxy import FaultProxy
 
 for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_key, None)
@@ -83,3 +84,11 @@ def aws(moto: MotoServer) -> Any:
 
 
 pytest_plugins = ["tests.storekit", "tests.schedulekit", "tests.notifykit", "tests.ticketkit"]
+
+
+@pytest.fixture
+def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the session's moto server (tests/faultproxy.py):
+    collectors pointed at ``proxy.url`` meet genuine AWS error bodies over real HTTP."""
+    with FaultProxy(moto.url) as p:
+        yield p

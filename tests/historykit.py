@@ -245,8 +245,15 @@ def run_patched(
     patch: str, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
 ) -> subprocess.CompletedProcess[str]:
     """``scanner ARGS`` with ``patch`` applied first (see :func:`patched_cli_args`)."""
+    return _python(patched_cli_args(patch, *args), cwd=cwd, env=env, timeout=timeout)
+
+
+def _python(
+    argv: list[str], *, cwd: Path, env: dict[str, str] | None, timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` run to its end (never raising on its exit status), output captured."""
     return subprocess.run(
-        patched_cli_args(patch, *args),
+        argv,
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -319,14 +326,8 @@ def cli_batch(
     own stdout and stderr, as ``app.main`` runs it from the console script); stops after
     the first that exits 2 or more (a usage error or a failed run: what follows depended
     on it).  A process start costs ~1 s; the commands share nothing but loaded modules."""
-    proc = subprocess.run(
-        [sys.executable, "-c", BATCH_CLI, json.dumps(commands)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        check=False,
+    proc = _python(
+        [sys.executable, "-c", BATCH_CLI, json.dumps(commands)], cwd=cwd, env=env, timeout=timeout
     )
     assert proc.returncode == 0 and proc.stdout.strip(), show(proc)
     results = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.demo.builders import SAGEMAKER_TRUST
 from scanner.model.snapshot import Snapshot, whole_text
 from tests.conftest import ACCOUNT, REGION
 from tests.scenariokit import Baseline, add_notebook
@@ -149,16 +150,7 @@ def seed(make: Any, base: Baseline) -> None:
     )
     described = " ".join(h.text for h in CATALOGUE if xml_safe(h.text))[:255]
     ec2.create_security_group(GroupName=SG_NAME, Description=described, VpcId=base.vpc.vpc_id)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = SAGEMAKER_TRUST
     for name in ROLE_STRINGS:
         make("iam", REGION).create_role(
             RoleName=by_name(name).text[:64],

@@ -7,7 +7,6 @@ are checked by counting the requests the proxy saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,12 +22,6 @@ from tests.faultproxy import ACCESS_DENIED, EC2_API_VERSION, THROTTLING, Fault, 
 
 MAX_ATTEMPTS = 2  # collectkit's retries.max_attempts
 ROLE = "arn:aws:iam::123456789012:role/r"
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def seed_endpoint_and_notebook(aws: Any) -> None:

@@ -13,10 +13,7 @@ offline (tests/test_rules_kms.py) with DescribeKey's documented ``KeyManager: AW
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from scanner.config import Config
 from scanner.engine import evaluate, load_ruleset
@@ -29,12 +26,6 @@ from tests.faultproxy import ACCESS_DENIED, FaultProxy
 ROLE = "arn:aws:iam::123456789012:role/r"
 ALIAS = "alias/nb-volumes"
 AWS_MANAGED = "alias/aws/sagemaker"
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def _seed(aws: Any) -> str:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from scanner.model.snapshot import OutcomeStatus
 from tests.collectkit import collect_only, outcome, resources
@@ -13,12 +10,6 @@ from tests.faultproxy import FaultProxy
 
 # moto's ListNotebookInstances pages at 100 items (AWS's maximum), so 105 spans two pages.
 NOTEBOOKS = 105
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def test_all_notebooks_of_a_multi_page_listing_are_collected(proxy: FaultProxy, aws: Any) -> None:

@@ -10,11 +10,6 @@ is checked to leave other operations forwarded to moto.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-
 from scanner.collectors import COLLECTORS
 from scanner.model.snapshot import OutcomeStatus, Snapshot
 from tests.collectkit import collect_only, outcome
@@ -34,12 +29,6 @@ REGIONS_WITHOUT_NAME = (
     "<optInStatus>opt-in-not-required</optInStatus>"
     "</item></regionInfo></DescribeRegionsResponse>"
 )
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def _preflight_failures(snap: Snapshot, operation: str) -> None:

@@ -10,7 +10,6 @@ botocore's parser (which would silently drop any member outside the shape).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
@@ -26,12 +25,6 @@ ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/studio"
 STUDIO = ("studio-domain", "studio-user-profile", "studio-space", "app-image-config")
 ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def make_domain(aws: Any, name: str, **fields: Any) -> str:

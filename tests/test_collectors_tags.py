@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,12 +38,6 @@ BULK_TAGGED = {
     "studio-space": "sagemaker:space",
 }
 ENGINE_LOG = "scanner.collectors.engine"
-
-
-@pytest.fixture
-def proxy(moto: Any) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.url) as p:
-        yield p
 
 
 def notebook(aws: Any, name: str, tags: dict[str, str] | None = None) -> None:

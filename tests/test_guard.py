@@ -48,12 +48,6 @@ def policy_actions() -> set[str]:
     return actions
 
 
-@pytest.fixture
-def proxy(moto: Any) -> Any:
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
 def guarded(proxy: FaultProxy, service: str, region: str = REGION) -> Any:
     return ClientFactory(Config(endpoint_url=proxy.url)).client(service, region)
 

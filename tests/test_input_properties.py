@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,16 +201,20 @@ def test_config_with_a_mutated_field_loads_or_names_file_and_line(workdir: Path,
     _load_config(path)
 
 
+def _garbage_text(path: Path, text: str, load: Callable[[Path], object]) -> None:
+    """``text`` written to ``path`` loads, or is an InputError naming the file, and its line
+    where it has one (a file that is not UTF-8 has no line to name: the reader says so)."""
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load(path)
+    except InputError as exc:
+        _check(exc, path, lines=_has_line(exc, text))
+
+
 @settings(max_examples=60)
 @given(garbage_text)
 def test_config_garbage_text_loads_or_names_file_and_line(workdir: Path, text: str) -> None:
-    path = workdir / "config.yaml"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    try:
-        load_config(path)
-    except InputError as exc:
-        # A file that is not UTF-8 has no line to name: the reader says so.
-        _check(exc, path, lines=_has_line(exc, text))
+    _garbage_text(workdir / "config.yaml", text, load_config)
 
 
 @settings(max_examples=50)
@@ -252,12 +257,7 @@ def test_rule_pack_with_a_mutated_field_loads_or_names_file_and_line(
 @settings(max_examples=60)
 @given(garbage_text)
 def test_rule_pack_garbage_text_loads_or_names_file_and_line(workdir: Path, text: str) -> None:
-    path = workdir / "pack.yaml"
-    path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    try:
-        load_ruleset([path], include_shipped=False)
-    except InputError as exc:
-        _check(exc, path, lines=_has_line(exc, text))
+    _garbage_text(workdir / "pack.yaml", text, lambda p: load_ruleset([p], include_shipped=False))
 
 
 # -- snapshots --------------------------------------------------------------------------

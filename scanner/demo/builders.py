@@ -46,7 +46,7 @@ NOTEBOOK_ACTIONS = (
     "sagemaker:CreatePresignedNotebookInstanceUrl",
     "sagemaker:DescribeNotebookInstance",
 )
-_SAGEMAKER_TRUST = {
+SAGEMAKER_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -544,9 +544,9 @@ def build_notebook_role(make: ClientFactory, region: str, name: str = "SageMaker
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        role = iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=json.dumps(_SAGEMAKER_TRUST)
-        )["Role"]
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))[
+            "Role"
+        ]
         return str(role["Arn"])
 
 
