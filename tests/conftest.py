@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from scanner.demo.server import MotoServer, start_moto
 from scanner.logs import forget_secrets
 from tests.faultproxy import FaultProxy
+from tests.historykit import make_snapshots
 
 for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_key, None)
@@ -92,3 +94,12 @@ def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
     collectors pointed at ``proxy.url`` meet genuine AWS error bodies over real HTTP."""
     with FaultProxy(moto.url) as p:
         yield p
+
+
+@pytest.fixture(scope="module")
+def snapshots(
+    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """Two stored snapshots of the scenario account, differing in one notebook (nb2): the
+    history tests' consecutive runs, collected once per module (tests.historykit)."""
+    return make_snapshots(moto_server.url, moto_server.reset, tmp_path_factory.mktemp("snaps"))

@@ -18,8 +18,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from scanner.demo.server import MotoServer, free_port
 from scanner.history.schema import HEAD_REVISION
 from tests.clikit import run_cli
@@ -27,7 +25,6 @@ from tests.historykit import (
     CONFIG,
     cli,
     findings_json,
-    make_snapshots,
     row_counts,
     run_id_of,
     run_patched,
@@ -37,13 +34,6 @@ from tests.historykit import (
     write_config,
 )
 from tests.scenariokit import build_baseline
-
-
-@pytest.fixture(scope="module")
-def snapshots(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    return make_snapshots(moto_server.url, moto_server.reset, tmp_path_factory.mktemp("snaps"))
 
 
 def offline_scan(

@@ -34,7 +34,6 @@ from scanner.demo.server import MotoServer
 from tests.historykit import (
     cli,
     cli_batch,
-    make_snapshots,
     patched_cli_args,
     row_counts,
     run_id_of,
@@ -46,16 +45,6 @@ from tests.historykit import (
     write_config,
 )
 from tests.scenariokit import build_baseline
-
-
-@pytest.fixture(scope="module")
-def snapshots(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    return make_snapshots(
-        moto_server.url, moto_server.reset, tmp_path_factory.mktemp("crash-snapshots")
-    )
-
 
 # Every report format and its file, in the order a scan writes them.
 REPORT_FILES = {

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 import yaml
 
 from scanner.demo.server import MotoServer
-from tests.historykit import cli, make_snapshots, show, sql, write_config
+from tests.historykit import cli, show, sql, write_config
 from tests.notifykit import Receiver
 from tests.storekit import PG_ADMIN
 from tests.ticketfakes import FakeJira
@@ -88,15 +87,6 @@ def sweep(
 
 
 # -- 1. the store password ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def snapshots(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    return make_snapshots(
-        moto_server.url, moto_server.reset, tmp_path_factory.mktemp("canary-snapshots")
-    )
 
 
 def password_url(pg_store_url: str, port: int = 5432) -> str:

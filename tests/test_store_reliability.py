@@ -27,10 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.demo.server import MotoServer
 from tests.historykit import (
     cli,
-    make_snapshots,
     run_id_of,
     run_patched,
     runs,
@@ -41,15 +39,6 @@ from tests.historykit import (
 from tests.scenariokit import build_baseline
 
 UMASK_000 = "os.umask(0)\n"
-
-
-@pytest.fixture(scope="module")
-def snapshots(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    return make_snapshots(
-        moto_server.url, moto_server.reset, tmp_path_factory.mktemp("reliability-snapshots")
-    )
 
 
 def mode(path: Path) -> int:
